@@ -1,0 +1,36 @@
+#include "collection/collect.hpp"
+
+#include <ostream>
+
+#include "common/fs.hpp"
+#include "workspace/layout.hpp"
+
+namespace amlemu::collection {
+
+namespace stdfs = std::filesystem;
+
+int collect_outputs(const stdfs::path& working_dir, const stdfs::path& artifacts,
+                    std::ostream& log) {
+  int count = 0;
+  for (const char* dir : {layout::kOutputsDir, layout::kUserLogsDir}) {
+    const auto src = working_dir / dir;
+    const auto files = fs::list_files(src);
+    if (files.empty()) continue;
+    fs::copy_tree(src, artifacts / dir);
+    count += static_cast<int>(files.size());
+    log << "Uploaded " << files.size() << " files from ./" << dir << " to run history\n";
+  }
+  return count;
+}
+
+FileList list_artifacts(const stdfs::path& artifacts) {
+  FileList out;
+  std::error_code ec;
+  for (const auto& name : fs::list_files(artifacts)) {
+    const auto size = stdfs::file_size(artifacts / name, ec);
+    out.emplace_back(name, ec ? 0 : static_cast<long long>(size));
+  }
+  return out;
+}
+
+}  // namespace amlemu::collection

@@ -1,0 +1,22 @@
+// Finalizing: copying what the script left in ./outputs and ./logs into run history.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace amlemu::collection {
+
+using FileList = std::vector<std::pair<std::string, long long>>;
+
+/// Copies `working_dir`/outputs and `working_dir`/logs into `artifacts` (same names). Writes one
+/// line per folder to `log`. Returns the number of files copied.
+int collect_outputs(const std::filesystem::path& working_dir,
+                    const std::filesystem::path& artifacts, std::ostream& log);
+
+/// Every file of a run's artifacts folder with its size, for the run_files table.
+FileList list_artifacts(const std::filesystem::path& artifacts);
+
+}  // namespace amlemu::collection

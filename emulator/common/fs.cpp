@@ -1,0 +1,109 @@
+#include "common/fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/ids.hpp"
+
+namespace amlemu::fs {
+
+void fsync_path(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void atomic_write(const stdfs::path& path, const std::string& content) {
+  stdfs::path tmp = path;
+  tmp += ".tmp-" + random_hex(8);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error("cannot write " + tmp.string());
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  stdfs::rename(tmp, path);
+  fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+}
+
+std::string read_file(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> list_files(const stdfs::path& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!stdfs::is_directory(root, ec)) return out;
+  for (auto it = stdfs::recursive_directory_iterator(root, ec);
+       it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_regular_file(ec)) {
+      out.push_back(stdfs::relative(it->path(), root).generic_string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
+  std::uint64_t bytes = 0;
+  stdfs::create_directories(to);
+  for (const auto& rel : list_files(from)) {
+    const stdfs::path dst = to / rel;
+    stdfs::create_directories(dst.parent_path());
+    stdfs::copy_file(from / rel, dst, stdfs::copy_options::overwrite_existing);
+    bytes += stdfs::file_size(dst);
+  }
+  return bytes;
+}
+
+std::string clean_relative(const std::string& path) {
+  if (path.find('\0') != std::string::npos || path.find('\n') != std::string::npos ||
+      path.find('\r') != std::string::npos) {
+    throw std::invalid_argument("contains a control character");
+  }
+  std::string out;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") throw std::invalid_argument("'..' would leave its folder");
+    if (!out.empty()) out += '/';
+    out += part;
+  }
+  return out;
+}
+
+bool is_within(const stdfs::path& parent, const stdfs::path& child) {
+  std::error_code ec;
+  const auto p = stdfs::weakly_canonical(parent, ec);
+  const auto c = stdfs::weakly_canonical(child, ec);
+  auto pi = p.begin();
+  auto ci = c.begin();
+  for (; pi != p.end(); ++pi, ++ci) {
+    if (ci == c.end() || *pi != *ci) return false;
+  }
+  return true;
+}
+
+}  // namespace amlemu::fs

@@ -1,0 +1,39 @@
+// Filesystem helpers shared by every room: atomic small-file writes, tree copies and path checks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace amlemu::fs {
+
+namespace stdfs = std::filesystem;
+
+/// Writes `content` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
+/// folder. Readers see the old content or the new one, never a mix.
+void atomic_write(const stdfs::path& path, const std::string& content);
+
+/// Reads a whole file; throws std::runtime_error naming the path when it cannot.
+std::string read_file(const stdfs::path& path);
+
+/// Files (not folders) under `root`, as sorted relative paths with '/' separators. Symlinks to
+/// files count as files; symlinked folders are not followed.
+std::vector<std::string> list_files(const stdfs::path& root);
+
+/// Copies the tree `from` into `to` (created), regular files only, preserving relative paths.
+/// Returns the number of bytes copied.
+std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to);
+
+/// Normalises a relative path given by a user ("./a//b/", "/a") into "a/b". Returns an empty
+/// string for the root. Throws std::invalid_argument when it would leave its folder ("..") or
+/// contains characters a file name cannot hold (NUL, newline).
+std::string clean_relative(const std::string& path);
+
+/// True when `child`, once symlinks are resolved, lies inside `parent`.
+bool is_within(const stdfs::path& parent, const stdfs::path& child);
+
+/// Fsyncs a file or folder; errors are ignored (best effort on filesystems that refuse).
+void fsync_path(const stdfs::path& path);
+
+}  // namespace amlemu::fs

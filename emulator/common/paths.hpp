@@ -1,0 +1,15 @@
+// Where the installed (or built) amlemu keeps its programs and data.
+#pragma once
+
+#include <filesystem>
+
+namespace amlemu {
+
+/// share/amlemu: the Python compatibility package and the VM size catalog. $AMLEMU_SHARE_DIR,
+/// else beside the running executable (../share/amlemu), else the build or install tree.
+std::filesystem::path share_dir();
+/// The supervisor executable `amlemu-runner`: $AMLEMU_RUNNER, else beside the running
+/// executable, else the build or install tree.
+std::filesystem::path runner_executable();
+
+}  // namespace amlemu

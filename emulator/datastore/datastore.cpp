@@ -1,0 +1,128 @@
+#include "amlemu/datastore.hpp"
+
+#include <iostream>
+#include <regex>
+
+#include "amlemu/errors.hpp"
+#include "common/fs.hpp"
+#include "common/ids.hpp"
+#include "workspace/layout.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+DataReference DataReference::as_mount() const {
+  DataReference r = *this;
+  r.mode = "mount";
+  r.path_on_compute.clear();
+  return r;
+}
+
+DataReference DataReference::as_download(const std::string& path_on_compute) const {
+  DataReference r = *this;
+  r.mode = "download";
+  r.path_on_compute = path_on_compute;
+  return r;
+}
+
+Datastore Datastore::get(const Workspace& ws, const std::string& name) {
+  static const std::regex rule("^[A-Za-z0-9_-]+$");
+  if (!std::regex_match(name, rule)) {
+    throw UserErrorException("datastore name '" + name +
+                             "' is invalid: it can only contain alphanumeric characters or - "
+                             "or _");
+  }
+  if (!stdfs::is_directory(layout::datastore(ws.state_dir(), name))) {
+    throw NotFoundException("Datastore '" + name + "' not found in workspace '" + ws.name() +
+                            "'");
+  }
+  return Datastore(ws, name);
+}
+
+Datastore Datastore::get_default(const Workspace& ws) { return get(ws, "workspaceblobstore"); }
+
+std::string Datastore::datastore_type() const {
+  return name_ == "workspacefilestore" ? "AzureFile" : "AzureBlob";
+}
+
+stdfs::path Datastore::root() const { return layout::datastore(ws_.state_dir(), name_); }
+
+DataReference Datastore::as_mount() const {
+  return DataReference{name_, name_, "", "mount", "", false};
+}
+
+DataReference Datastore::as_download(const std::string& path_on_compute) const {
+  return as_mount().as_download(path_on_compute);
+}
+
+DataReference Datastore::path(const std::string& p) const {
+  std::string clean;
+  try {
+    clean = fs::clean_relative(p);
+  } catch (const std::invalid_argument& e) {
+    throw UserErrorException("path_on_datastore '" + p + "' is invalid: " + e.what());
+  }
+  return DataReference{name_, random_hex(32), clean, "mount", "", false};
+}
+
+DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& target_path,
+                                bool overwrite, bool show_progress) const {
+  return upload(src_dir, target_path, overwrite, show_progress, std::cout);
+}
+
+DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& target_path,
+                                bool overwrite, bool show_progress, std::ostream& out) const {
+  std::error_code ec;
+  if (!stdfs::is_directory(src_dir, ec)) {
+    throw UserErrorException("src_path must be a directory. (" + src_dir.string() + ")");
+  }
+  std::string target;
+  try {
+    target = fs::clean_relative(target_path);
+  } catch (const std::invalid_argument& e) {
+    throw UserErrorException("target_path '" + target_path + "' is invalid: " + e.what());
+  }
+  const stdfs::path dest_root = target.empty() ? root() : root() / target;
+  if (!fs::is_within(root(), dest_root)) {
+    throw UserErrorException("target_path '" + target_path + "' leaves the datastore");
+  }
+
+  const auto files = fs::list_files(src_dir);
+  for (const auto& rel : files) {
+    if (rel.find('\n') != std::string::npos || rel.find('\r') != std::string::npos) {
+      throw UserErrorException("cannot upload a file whose name holds a line break: " +
+                               (src_dir / rel).string());
+    }
+  }
+  size_t estimated = files.size();
+  if (show_progress) out << "Uploading an estimated of " << estimated << " files\n";
+  size_t uploaded = 0;
+  for (const auto& rel : files) {
+    const std::string blob = target.empty() ? rel : target + "/" + rel;
+    const stdfs::path dst = root() / blob;
+    if (!overwrite && stdfs::exists(dst, ec)) {
+      --estimated;
+      if (show_progress) out << "Target already exists. Skipping upload for " << blob << "\n";
+      continue;
+    }
+    const stdfs::path src = src_dir / rel;
+    if (show_progress) out << "Uploading " << src.string() << "\n";
+    stdfs::create_directories(dst.parent_path());
+    // Copy beside the target, then rename: a crash never leaves a half file under its name.
+    stdfs::path tmp = dst;
+    tmp += ".amlemu-upload-" + random_hex(8);
+    stdfs::copy_file(src, tmp, stdfs::copy_options::overwrite_existing);
+    stdfs::rename(tmp, dst);
+    ++uploaded;
+    if (show_progress) {
+      out << "Uploaded " << src.string() << ", " << uploaded
+          << " files out of an estimated total of " << estimated << "\n";
+    }
+  }
+  if (show_progress) out << "Uploaded " << uploaded << " files\n";
+  out.flush();
+  return DataReference{name_, random_hex(32), target, "mount", "", false};
+}
+
+}  // namespace amlemu

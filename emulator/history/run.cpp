@@ -1,0 +1,158 @@
+#include "amlemu/run.hpp"
+
+#include <signal.h>
+
+#include "amlemu/errors.hpp"
+#include "amlemu/model.hpp"
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "history/run_store.hpp"
+#include "registry/registry.hpp"
+#include "workspace/layout.hpp"
+#include "workspace/workspace_impl.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+bool RunStatus::is_terminal(const std::string& status) {
+  return status == Completed || status == Failed || status == Canceled;
+}
+
+namespace {
+history::RunRecord load(const Workspace& ws, const std::string& id) {
+  history::RunStore store(ws.impl().db);
+  auto rec = store.find(id);
+  if (!rec) {
+    throw NotFoundException("Run '" + id + "' not found in workspace '" + ws.name() + "'");
+  }
+  return *rec;
+}
+}  // namespace
+
+Run::Run(const Workspace& ws, const std::string& run_id) : ws_(ws), id_(run_id) {
+  load(ws_, id_);
+}
+
+std::string Run::experiment_name() const { return load(ws_, id_).experiment_name; }
+
+std::string Run::get_status() const { return load(ws_, id_).status; }
+
+std::vector<StatusChange> Run::get_status_history() const {
+  return history::RunStore(ws_.impl().db).status_history(id_);
+}
+
+nlohmann::json Run::get_details() const {
+  const auto rec = load(ws_, id_);
+  history::RunStore store(ws_.impl().db);
+  nlohmann::json log_files = nlohmann::json::object();
+  const auto artifacts = layout::artifacts(ws_.state_dir(), id_);
+  for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
+    log_files[std::string(layout::kLogsDir) + "/" + f] =
+        (artifacts / layout::kLogsDir / f).string();
+  }
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& s : store.status_history(id_)) {
+    history.push_back({{"status", s.status}, {"time", s.time}});
+  }
+  nlohmann::json d = {{"runId", rec.run_id},
+                      {"experimentName", rec.experiment_name},
+                      {"target", rec.target},
+                      {"status", rec.status},
+                      {"createdTimeUtc", rec.created_time},
+                      {"startTimeUtc", rec.start_time ? nlohmann::json(*rec.start_time) : nullptr},
+                      {"endTimeUtc", rec.end_time ? nlohmann::json(*rec.end_time) : nullptr},
+                      {"properties", rec.properties},
+                      {"inputDatasets", nlohmann::json::array()},
+                      {"outputDatasets", nlohmann::json::array()},
+                      {"runDefinition", rec.definition},
+                      {"logFiles", log_files},
+                      {"statusHistory", history}};
+  if (!rec.error.is_null()) d["error"] = rec.error;
+  return d;
+}
+
+nlohmann::json Run::get_metrics(const std::optional<std::string>& name) const {
+  load(ws_, id_);
+  return history::RunStore(ws_.impl().db).metrics(id_, name);
+}
+
+std::vector<std::string> Run::get_file_names() const {
+  load(ws_, id_);
+  return history::RunStore(ws_.impl().db).file_names(id_);
+}
+
+void Run::download_file(const std::string& name, const stdfs::path& output_file_path) const {
+  const auto names = get_file_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    throw UserErrorException("File '" + name + "' is not a file of run " + id_);
+  }
+  stdfs::path dst = output_file_path;
+  if (stdfs::is_directory(dst)) dst /= stdfs::path(name).filename();
+  if (!dst.parent_path().empty()) stdfs::create_directories(dst.parent_path());
+  stdfs::copy_file(layout::artifacts(ws_.state_dir(), id_) / name, dst,
+                   stdfs::copy_options::overwrite_existing);
+}
+
+int Run::download_files(const std::string& prefix, const stdfs::path& output_directory,
+                        bool append_prefix) const {
+  int count = 0;
+  const auto root = layout::artifacts(ws_.state_dir(), id_);
+  for (const auto& name : get_file_names()) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rel = append_prefix ? name : name.substr(prefix.size());
+    std::string clean;
+    try {
+      clean = fs::clean_relative(rel);
+    } catch (const std::invalid_argument&) {
+      continue;
+    }
+    if (clean.empty()) continue;
+    const auto dst = output_directory / clean;
+    stdfs::create_directories(dst.parent_path());
+    stdfs::copy_file(root / name, dst, stdfs::copy_options::overwrite_existing);
+    ++count;
+  }
+  return count;
+}
+
+Model Run::register_model(const std::string& model_name, const std::string& model_path,
+                          const std::map<std::string, std::string>& tags,
+                          const std::string& description) const {
+  Model::validate_name(model_name);
+  const auto rec = load(ws_, id_);
+  const auto names = get_file_names();
+  std::string path;
+  try {
+    path = fs::clean_relative(model_path);
+  } catch (const std::invalid_argument&) {
+  }
+  const bool found =
+      !path.empty() && std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+        return n == path || n.rfind(path + "/", 0) == 0;
+      });
+  if (!found) {
+    std::string listing = "[";
+    for (size_t i = 0; i < names.size(); ++i) listing += (i ? ", '" : "'") + names[i] + "'";
+    listing += "]";
+    throw ModelPathNotFoundException("Could not locate the provided model_path " + model_path +
+                                     " in the set of files uploaded to the run: " + listing +
+                                     " See https://aka.ms/run-logging for more details.");
+  }
+  return registry::register_files(ws_, layout::artifacts(ws_.state_dir(), id_) / path,
+                                  model_name, tags, description, {id_, rec.experiment_name});
+}
+
+void Run::cancel() const {
+  const auto rec = load(ws_, id_);
+  if (RunStatus::is_terminal(rec.status)) return;
+  history::RunStore store(ws_.impl().db);
+  store.set_status(id_, RunStatus::CancelRequested, now_iso());
+  // The supervisor ends the run's processes and records Canceled; without a live supervisor
+  // there is nothing left to stop.
+  if (!rec.supervisor_pid || ::kill(static_cast<pid_t>(*rec.supervisor_pid), SIGTERM) != 0) {
+    store.set_status(id_, RunStatus::Canceled, now_iso());
+  }
+}
+
+}  // namespace amlemu

@@ -1,0 +1,228 @@
+#include "history/run_store.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "common/ids.hpp"
+
+namespace amlemu::history {
+
+namespace {
+
+constexpr const char* kRunColumns =
+    "run_id, experiment_name, status, target, created_time, start_time, end_time, definition, "
+    "properties, error, supervisor_pid";
+
+// The service's order; a run only moves forward through it (CancelRequested may come from any
+// live status).
+const std::vector<std::string>& order() {
+  static const std::vector<std::string> o = {
+      RunStatus::NotStarted, RunStatus::Starting,        RunStatus::Preparing,
+      RunStatus::Queued,     RunStatus::Running,         RunStatus::Finalizing,
+      RunStatus::CancelRequested, RunStatus::Completed};
+  return o;
+}
+
+int rank(const std::string& s) {
+  const auto& o = order();
+  auto it = std::find(o.begin(), o.end(), s);
+  return it == o.end() ? -1 : static_cast<int>(it - o.begin());
+}
+
+}  // namespace
+
+bool is_valid_transition(const std::string& from, const std::string& to) {
+  if (RunStatus::is_terminal(from)) return false;
+  if (to == RunStatus::Failed) return true;
+  if (to == RunStatus::CancelRequested) return from != RunStatus::CancelRequested;
+  if (to == RunStatus::Canceled) return true;
+  if (from == RunStatus::CancelRequested) return false;  // only Canceled or Failed follow
+  const int a = rank(from);
+  const int b = rank(to);
+  return a >= 0 && b > a && to != RunStatus::NotStarted;
+}
+
+nlohmann::json shape_metrics(const std::vector<MetricRow>& rows) {
+  std::map<std::string, std::vector<const MetricRow*>> by_name;
+  std::vector<std::string> names;
+  for (const auto& r : rows) {
+    auto& v = by_name[r.name];
+    if (v.empty()) names.push_back(r.name);
+    v.push_back(&r);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& name : names) {
+    const auto& values = by_name[name];
+    if (values.size() == 1) {
+      out[name] = values[0]->value;
+    } else {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto* r : values) {
+        if (r->kind == "list" && r->value.is_array()) {
+          for (const auto& x : r->value) list.push_back(x);
+        } else {
+          list.push_back(r->value);
+        }
+      }
+      out[name] = list;
+    }
+  }
+  return out;
+}
+
+void RunStore::insert_run(const RunRecord& run, const std::string& time) {
+  storage::Transaction tx(db_);
+  db_.prepare("INSERT OR IGNORE INTO experiments (name, id, created_time) VALUES (?, ?, ?)")
+      .bind(1, run.experiment_name)
+      .bind(2, new_guid())
+      .bind(3, time)
+      .run();
+  db_.prepare("INSERT INTO runs (run_id, experiment_name, status, target, created_time, "
+              "definition, properties) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, run.run_id)
+      .bind(2, run.experiment_name)
+      .bind(3, std::string(RunStatus::Starting))
+      .bind(4, run.target)
+      .bind(5, time)
+      .bind(6, run.definition.dump())
+      .bind(7, run.properties.dump())
+      .run();
+  auto st = db_.prepare("INSERT INTO run_status (run_id, seq, status, time) VALUES (?, ?, ?, ?)");
+  st.bind(1, run.run_id).bind(2, 0).bind(3, std::string(RunStatus::NotStarted)).bind(4, time);
+  st.run();
+  st.reset();
+  st.bind(1, run.run_id).bind(2, 1).bind(3, std::string(RunStatus::Starting)).bind(4, time);
+  st.run();
+  tx.commit();
+}
+
+RunRecord RunStore::read_row(storage::Statement& st) {
+  RunRecord r;
+  r.run_id = st.text(0);
+  r.experiment_name = st.text(1);
+  r.status = st.text(2);
+  r.target = st.text(3);
+  r.created_time = st.text(4);
+  r.start_time = st.optional_text(5);
+  r.end_time = st.optional_text(6);
+  r.definition = nlohmann::json::parse(st.text(7));
+  r.properties = nlohmann::json::parse(st.text(8));
+  if (!st.is_null(9)) r.error = nlohmann::json::parse(st.text(9));
+  if (!st.is_null(10)) r.supervisor_pid = st.integer(10);
+  return r;
+}
+
+std::optional<RunRecord> RunStore::find(const std::string& run_id) {
+  auto st = db_.prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
+}
+
+bool RunStore::set_status(const std::string& run_id, const std::string& status,
+                          const std::string& time, const nlohmann::json& error) {
+  storage::Transaction tx(db_);
+  auto cur = db_.prepare("SELECT status FROM runs WHERE run_id = ?");
+  cur.bind(1, run_id);
+  if (!cur.step()) return false;
+  if (!is_valid_transition(cur.text(0), status)) return false;
+  auto seq = db_.prepare("SELECT COALESCE(MAX(seq), -1) + 1 FROM run_status WHERE run_id = ?");
+  seq.bind(1, run_id);
+  seq.step();
+  db_.prepare("INSERT INTO run_status (run_id, seq, status, time) VALUES (?, ?, ?, ?)")
+      .bind(1, run_id)
+      .bind(2, seq.integer(0))
+      .bind(3, status)
+      .bind(4, time)
+      .run();
+  auto up = db_.prepare(
+      "UPDATE runs SET status = ?2, "
+      "start_time = CASE WHEN ?2 = 'Running' AND start_time IS NULL THEN ?3 ELSE start_time END, "
+      "end_time = CASE WHEN ?2 IN ('Completed','Failed','Canceled') THEN ?3 ELSE end_time END, "
+      "error = COALESCE(?4, error) WHERE run_id = ?1");
+  up.bind(1, run_id).bind(2, status).bind(3, time);
+  if (error.is_null()) {
+    up.bind_null(4);
+  } else {
+    up.bind(4, error.dump());
+  }
+  up.run();
+  tx.commit();
+  return true;
+}
+
+std::vector<StatusChange> RunStore::status_history(const std::string& run_id) {
+  std::vector<StatusChange> out;
+  auto st = db_.prepare("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY seq");
+  st.bind(1, run_id);
+  while (st.step()) out.push_back({st.text(0), st.text(1)});
+  return out;
+}
+
+std::vector<RunRecord> RunStore::list(const std::optional<std::string>& experiment, int limit) {
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs";
+  if (experiment) sql += " WHERE experiment_name = ?1";
+  sql += " ORDER BY created_time DESC, rowid DESC";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  auto st = db_.prepare(sql);
+  if (experiment) st.bind(1, *experiment);
+  std::vector<RunRecord> out;
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+void RunStore::set_supervisor_pid(const std::string& run_id, long long pid) {
+  db_.prepare("UPDATE runs SET supervisor_pid = ? WHERE run_id = ?")
+      .bind(1, static_cast<std::int64_t>(pid))
+      .bind(2, run_id)
+      .run();
+}
+
+void RunStore::add_files(const std::string& run_id,
+                         const std::vector<std::pair<std::string, long long>>& files) {
+  storage::Transaction tx(db_);
+  auto st = db_.prepare("INSERT OR REPLACE INTO run_files (run_id, name, size) VALUES (?, ?, ?)");
+  for (const auto& [name, size] : files) {
+    st.bind(1, run_id).bind(2, name).bind(3, static_cast<std::int64_t>(size));
+    st.run();
+    st.reset();
+  }
+  tx.commit();
+}
+
+std::vector<std::string> RunStore::file_names(const std::string& run_id) {
+  std::vector<std::string> out;
+  auto st = db_.prepare("SELECT name FROM run_files WHERE run_id = ? ORDER BY name");
+  st.bind(1, run_id);
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+void RunStore::log_metric(const std::string& run_id, const std::string& name,
+                          const std::string& kind, const nlohmann::json& value,
+                          const std::string& time) {
+  db_.prepare("INSERT INTO metrics (run_id, name, kind, value, time) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, run_id)
+      .bind(2, name)
+      .bind(3, kind)
+      .bind(4, value.dump())
+      .bind(5, time)
+      .run();
+}
+
+nlohmann::json RunStore::metrics(const std::string& run_id,
+                                 const std::optional<std::string>& name) {
+  std::string sql = "SELECT name, kind, value FROM metrics WHERE run_id = ?1";
+  if (name) sql += " AND name = ?2";
+  sql += " ORDER BY id";
+  auto st = db_.prepare(sql);
+  st.bind(1, run_id);
+  if (name) st.bind(2, *name);
+  std::vector<MetricRow> rows;
+  while (st.step()) {
+    rows.push_back({st.text(0), st.text(1), nlohmann::json::parse(st.text(2))});
+  }
+  return shape_metrics(rows);
+}
+
+}  // namespace amlemu::history

@@ -1,0 +1,47 @@
+// Starting the processes of a run. One small interface, so that process groups, the parent-death
+// signal, the environment and output redirection live in one place and logic tests can swap in
+// a fake.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amlemu::launch {
+
+struct ProcessSpec {
+  std::filesystem::path program;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // the whole environment of the child
+  std::filesystem::path cwd;
+  std::filesystem::path output_file;  // stdout and stderr, appended
+};
+
+class Process {
+ public:
+  virtual ~Process() = default;
+  virtual int pid() const = 0;
+  /// The exit code once the process has ended (128 + signal when killed), else nullopt.
+  virtual std::optional<int> poll() = 0;
+  /// Sends `signal` to the process's whole group.
+  virtual void signal_group(int signal) = 0;
+};
+
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  /// Starts the process in its own process group; it is killed when the calling thread's
+  /// process dies. Throws std::runtime_error naming the program when it cannot start.
+  virtual std::unique_ptr<Process> start(const ProcessSpec& spec) = 0;
+};
+
+/// Real processes through Boost.Process.
+std::unique_ptr<Launcher> make_local_launcher();
+
+/// The current process's environment as a map.
+std::map<std::string, std::string> current_environment();
+
+}  // namespace amlemu::launch

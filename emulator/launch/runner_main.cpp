@@ -1,0 +1,77 @@
+// amlemu-runner: the detached supervisor of one run. Started by Experiment::submit; not meant to
+// be run by hand.
+//
+//   amlemu-runner --state-dir DIR --run-id ID [--detach]
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "amlemu/workspace.hpp"
+#include "common/clock.hpp"
+#include "history/run_store.hpp"
+#include "launch/launcher.hpp"
+#include "launch/supervisor.hpp"
+#include "workspace/workspace_impl.hpp"
+
+namespace {
+
+volatile bool g_cancel = false;
+
+void on_terminate(int) { g_cancel = true; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string state_dir;
+  std::string run_id;
+  bool detach = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--state-dir" && i + 1 < argc) {
+      state_dir = argv[++i];
+    } else if (a == "--run-id" && i + 1 < argc) {
+      run_id = argv[++i];
+    } else if (a == "--detach") {
+      detach = true;
+    } else {
+      std::cerr << "amlemu-runner: unknown argument " << a << "\n";
+      return 2;
+    }
+  }
+  if (state_dir.empty() || run_id.empty()) {
+    std::cerr << "usage: amlemu-runner --state-dir DIR --run-id ID [--detach]\n";
+    return 2;
+  }
+  if (detach) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      std::cerr << "amlemu-runner: fork failed: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    if (pid > 0) return 0;  // the submitter waits for this exit; the child carries on
+    ::setsid();
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGHUP, SIG_IGN);
+  try {
+    const auto ws = amlemu::Workspace::open_state_dir(state_dir);
+    auto launcher = amlemu::launch::make_local_launcher();
+    return amlemu::launch::supervise(ws, run_id, *launcher, g_cancel);
+  } catch (const std::exception& e) {
+    std::cerr << "amlemu-runner: " << e.what() << "\n";
+    try {
+      const auto ws = amlemu::Workspace::open_state_dir(state_dir);
+      amlemu::history::RunStore(ws.impl().db)
+          .set_status(run_id, amlemu::RunStatus::Failed, amlemu::now_iso(),
+                      {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
+    } catch (...) {
+    }
+    return 1;
+  }
+}

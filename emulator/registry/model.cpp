@@ -1,0 +1,201 @@
+#include <regex>
+
+#include "amlemu/errors.hpp"
+#include "amlemu/model.hpp"
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "common/ids.hpp"
+#include "registry/registry.hpp"
+#include "workspace/layout.hpp"
+#include "workspace/workspace_impl.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+constexpr const char* kModelColumns =
+    "name, version, path, run_id, experiment_name, description, tags, created_time";
+}
+
+struct ModelAccess {
+  static Model read(const Workspace& ws, storage::Statement& st) {
+    Model m;
+    m.name_ = st.text(0);
+    m.version_ = static_cast<int>(st.integer(1));
+    m.path_ = st.text(2);
+    m.run_id_ = st.optional_text(3).value_or("");
+    m.experiment_name_ = st.optional_text(4).value_or("");
+    m.description_ = st.text(5);
+    m.tags_ = nlohmann::json::parse(st.text(6)).get<std::map<std::string, std::string>>();
+    m.created_time_ = st.text(7);
+    m.files_dir_ = layout::model_version(ws.state_dir(), m.name_, m.version_);
+    return m;
+  }
+  static std::optional<Model> find(const Workspace& ws, const std::string& name,
+                                   std::optional<int> version) {
+    std::string sql = std::string("SELECT ") + kModelColumns + " FROM models WHERE name = ?1";
+    sql += version ? " AND version = ?2" : " ORDER BY version DESC LIMIT 1";
+    auto st = ws.impl().db.prepare(sql);
+    st.bind(1, name);
+    if (version) st.bind(2, *version);
+    if (!st.step()) return std::nullopt;
+    return read(ws, st);
+  }
+};
+
+void Model::validate_name(const std::string& name) {
+  static const std::regex rule(R"(^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$)");
+  if (!std::regex_match(name, rule)) {
+    throw WebserviceException(
+        "Error, provided model name is invalid. It must only consist of letters, numbers, "
+        "dashes, periods, or underscores, start with a letter or number, and be between 1 and "
+        "255 characters long.");
+  }
+}
+
+Model::Model(const Workspace& ws, const std::string& name, std::optional<int> version) {
+  auto m = ModelAccess::find(ws, name, version);
+  if (!m) {
+    throw WebserviceException("ModelNotFound: Model with name '" + name + "'" +
+                              (version ? " and version " + std::to_string(*version) : "") +
+                              " not found in provided workspace '" + ws.name() + "'");
+  }
+  *this = std::move(*m);
+}
+
+Model Model::from_id(const Workspace& ws, const std::string& id) {
+  const auto colon = id.rfind(':');
+  if (colon == std::string::npos) return Model(ws, id);
+  int version = 0;
+  try {
+    version = std::stoi(id.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw WebserviceException("model id '" + id + "' is invalid: expected <name>:<version>");
+  }
+  return Model(ws, id.substr(0, colon), version);
+}
+
+Model Model::register_model(const Workspace& ws, const stdfs::path& model_path,
+                            const std::string& model_name,
+                            const std::map<std::string, std::string>& tags,
+                            const std::string& description) {
+  return registry::register_files(ws, model_path, model_name, tags, description, {});
+}
+
+std::vector<Model> Model::list(const Workspace& ws, const std::optional<std::string>& name,
+                               bool latest) {
+  std::string sql = std::string("SELECT ") + kModelColumns + " FROM models m";
+  std::vector<std::string> where;
+  if (name) where.push_back("name = ?1");
+  if (latest) where.push_back("version = (SELECT MAX(version) FROM models x WHERE x.name = m.name)");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+  sql += " ORDER BY created_time DESC, name, version DESC";
+  auto st = ws.impl().db.prepare(sql);
+  if (name) st.bind(1, *name);
+  std::vector<Model> out;
+  while (st.step()) out.push_back(ModelAccess::read(ws, st));
+  return out;
+}
+
+stdfs::path Model::download(const stdfs::path& target_dir, bool exist_ok) const {
+  const auto src = files_dir_ / path_;
+  const auto dst = target_dir / path_;
+  std::vector<std::string> files;
+  if (stdfs::is_directory(src)) {
+    files = fs::list_files(src);
+  } else {
+    files.push_back("");
+  }
+  if (!exist_ok) {
+    for (const auto& f : files) {
+      const auto d = f.empty() ? dst : dst / f;
+      if (stdfs::exists(d)) {
+        throw UserErrorException("File already exists. To overwrite, set exist_ok to True. " +
+                                 d.string());
+      }
+    }
+  }
+  for (const auto& f : files) {
+    const auto s = f.empty() ? src : src / f;
+    const auto d = f.empty() ? dst : dst / f;
+    if (!d.parent_path().empty()) stdfs::create_directories(d.parent_path());
+    stdfs::copy_file(s, d, stdfs::copy_options::overwrite_existing);
+  }
+  return dst;
+}
+
+nlohmann::json Model::serialize() const {
+  return {{"id", id()},
+          {"name", name_},
+          {"version", version_},
+          {"path", path_},
+          {"runId", run_id_.empty() ? nlohmann::json(nullptr) : nlohmann::json(run_id_)},
+          {"experimentName",
+           experiment_name_.empty() ? nlohmann::json(nullptr) : nlohmann::json(experiment_name_)},
+          {"description", description_},
+          {"tags", tags_},
+          {"createdTime", created_time_}};
+}
+
+Model registry::register_files(const Workspace& ws, const stdfs::path& source,
+                               const std::string& name,
+                               const std::map<std::string, std::string>& tags,
+                               const std::string& description, const Origin& origin) {
+  Model::validate_name(name);
+  std::error_code ec;
+  if (!stdfs::exists(source, ec)) {
+    throw WebserviceException("Error, provided model path \"" + source.string() +
+                              "\" cannot be found");
+  }
+  // Files are stored relative to the parent of model_path: ./model becomes model/<file>.
+  std::string leaf = stdfs::path(source).lexically_normal().filename().string();
+  if (leaf.empty()) leaf = stdfs::path(source).lexically_normal().parent_path().filename().string();
+  if (leaf.empty() || leaf == "." || leaf == "..") leaf = "model";
+  const auto dir = ws.state_dir();
+  const auto staging = layout::model_staging(dir) / random_hex(16);
+  stdfs::create_directories(staging);
+  try {
+    if (stdfs::is_directory(source)) {
+      fs::copy_tree(source, staging / leaf);
+    } else {
+      stdfs::copy_file(source, staging / leaf);
+    }
+    auto& db = ws.impl().db;
+    storage::Transaction tx(db);
+    auto next = db.prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?");
+    next.bind(1, name);
+    next.step();
+    const int version = static_cast<int>(next.integer(0));
+    const auto final_dir = layout::model_version(dir, name, version);
+    stdfs::remove_all(final_dir);  // an orphan left by a crash between rename and commit
+    stdfs::create_directories(final_dir.parent_path());
+    stdfs::rename(staging, final_dir);
+    try {
+      db.prepare("INSERT INTO models (name, version, path, run_id, experiment_name, description, "
+                 "tags, created_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, name)
+          .bind(2, version)
+          .bind(3, leaf)
+          .bind(4, origin.run_id.empty() ? std::optional<std::string>()
+                                         : std::optional<std::string>(origin.run_id))
+          .bind(5, origin.experiment_name.empty()
+                       ? std::optional<std::string>()
+                       : std::optional<std::string>(origin.experiment_name))
+          .bind(6, description)
+          .bind(7, nlohmann::json(tags).dump())
+          .bind(8, now_iso())
+          .run();
+      tx.commit();
+    } catch (...) {
+      stdfs::remove_all(final_dir, ec);
+      throw;
+    }
+    return Model(ws, name, version);
+  } catch (...) {
+    stdfs::remove_all(staging, ec);
+    throw;
+  }
+}
+
+}  // namespace amlemu

@@ -1,0 +1,149 @@
+#include "storage/database.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include "storage/migrations.hpp"
+
+namespace amlemu::storage {
+
+namespace {
+// Long enough that 16 concurrent writers queue instead of failing with "database is locked".
+constexpr int kBusyTimeoutMs = 30000;
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+}  // namespace
+
+Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    fail(db, "SQL prepare failed");
+  }
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, const std::string& value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, "SQL step failed");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Statement::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+std::optional<std::string> Statement::optional_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+std::int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
+bool Statement::is_null(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+Database::Database(const std::filesystem::path& file, bool create) : file_(file) {
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = "cannot open database " + file.string();
+    if (db_) {
+      msg += std::string(": ") + sqlite3_errmsg(db_);
+      sqlite3_close(db_);
+      db_ = nullptr;
+    }
+    throw std::runtime_error(msg);
+  }
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA foreign_keys=ON");
+  migrate();
+}
+
+Database::~Database() {
+  if (db_) sqlite3_close(db_);
+}
+
+void Database::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("SQL failed on " + file_.string() + ": " + msg);
+  }
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int Database::schema_version() {
+  auto st = prepare("PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.integer(0));
+}
+
+void Database::migrate() {
+  const auto& all = migrations();
+  if (schema_version() >= static_cast<int>(all.size())) return;
+  // Migrations run under the write lock, so concurrent first opens apply each one once.
+  Transaction tx(*this);
+  for (int v = schema_version(); v < static_cast<int>(all.size()); ++v) {
+    exec(all[static_cast<size_t>(v)].sql);
+    exec("PRAGMA user_version=" + std::to_string(v + 1));
+  }
+  tx.commit();
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace amlemu::storage

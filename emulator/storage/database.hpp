@@ -1,0 +1,88 @@
+// SQLite through RAII: a connection that closes itself, statements that finalize themselves and a
+// transaction that rolls back unless committed. WAL, the busy timeout, foreign keys and
+// BEGIN IMMEDIATE for writers are decided here, once.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace amlemu::storage {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+
+  /// Binds by 1-based index; returns *this to chain.
+  Statement& bind(int index, const std::string& value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string(value)); }
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind_null(int index);
+  Statement& bind(int index, const std::optional<std::string>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  /// Steps once: true when a row is available.
+  bool step();
+  /// Steps to the end (for statements without rows).
+  void run();
+  void reset();
+
+  std::string text(int col) const;
+  std::optional<std::string> optional_text(int col) const;
+  std::int64_t integer(int col) const;
+  double real(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  /// Opens (and creates, when `create`) the database and brings its schema up to date.
+  /// Throws std::runtime_error naming the file on failure.
+  explicit Database(const std::filesystem::path& file, bool create = false);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(const std::string& sql);
+  Statement prepare(const std::string& sql) { return Statement(db_, sql); }
+  std::int64_t last_insert_rowid() const;
+  int schema_version();
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  void migrate();
+  sqlite3* db_ = nullptr;
+  std::filesystem::path file_;
+};
+
+/// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of failing
+/// on upgrade). Rolls back on destruction unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace amlemu::storage

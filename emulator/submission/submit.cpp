@@ -1,0 +1,174 @@
+// Experiment and submission: validate everything, then record the run and hand it to a detached
+// supervisor. Nothing is written before validation has passed.
+#include <regex>
+
+#include "amlemu/compute.hpp"
+#include "amlemu/errors.hpp"
+#include "amlemu/experiment.hpp"
+#include "common/clock.hpp"
+#include "history/run_store.hpp"
+#include "launch/supervisor.hpp"
+#include "submission/snapshot.hpp"
+#include "workspace/layout.hpp"
+#include "workspace/workspace_impl.hpp"
+#include "common/ids.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+std::string param_string(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "None";
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";  // what Python's str() gives
+  return v.dump();
+}
+
+nlohmann::json run_definition(const Estimator& e, const std::string& target) {
+  nlohmann::json arguments = nlohmann::json::array();
+  nlohmann::json refs = nlohmann::json::object();
+  for (const auto& [key, value] : e.script_params) {
+    arguments.push_back(key);
+    if (const auto* ref = std::get_if<DataReference>(&value)) {
+      arguments.push_back(ref->to_string());
+      refs[ref->data_reference_name] = {
+          {"dataStoreName", ref->datastore_name},
+          {"mode", ref->mode == "download" ? "Download" : "Mount"},
+          {"pathOnDataStore", ref->path_on_datastore},
+          {"pathOnCompute",
+           ref->path_on_compute.empty() ? nlohmann::json(nullptr) : nlohmann::json(ref->path_on_compute)},
+          {"overwrite", ref->overwrite}};
+    } else {
+      arguments.push_back(param_string(std::get<nlohmann::json>(value)));
+    }
+  }
+  for (const auto& a : e.arguments) arguments.push_back(a);
+  return {{"script", e.entry_script},
+          {"arguments", arguments},
+          {"framework", "Python"},
+          {"frameworkName", e.framework},
+          {"frameworkVersion", e.framework_version},
+          {"target", target},
+          {"nodeCount", e.node_count},
+          {"communicator", "None"},
+          {"useGpu", e.use_gpu},
+          {"dataReferences", refs},
+          {"maxRunDurationSeconds", e.max_run_duration_seconds},
+          {"environment",
+           {{"python",
+             {{"userManagedDependencies", e.user_managed_dependencies},
+              {"pipPackages", e.pip_packages},
+              {"condaPackages", e.conda_packages}}},
+            {"environmentVariables", e.environment_variables}}},
+          {"history", {{"outputCollection", true}, {"directoriesToWatch", {"logs"}}}},
+          {"mpi", {{"processCountPerNode", e.process_count_per_node}}},
+          {"docker", {{"shmSize", "2g"}}}};
+}
+
+void validate(const Workspace& ws, const Estimator& e) {
+  std::error_code ec;
+  if (!stdfs::is_directory(e.source_directory, ec)) {
+    throw UserErrorException("source_directory '" + e.source_directory.string() +
+                             "' is not a directory");
+  }
+  const auto script = e.source_directory / e.entry_script;
+  if (stdfs::is_directory(script, ec)) {
+    throw UserErrorException("entry_script '" + e.entry_script + "' is a directory in " +
+                             e.source_directory.string());
+  }
+  if (!stdfs::is_regular_file(script, ec)) {
+    throw UserErrorException("entry_script '" + e.entry_script + "' not found in source_directory '" +
+                             e.source_directory.string() + "'");
+  }
+  if (e.distributed_training || e.node_count > 1 || e.process_count_per_node > 1) {
+    throw UserErrorException(
+        "distributed_training: distributed runs (node_count or process_count_per_node above 1, "
+        "mpi, tensorflow or pytorch) are not supported yet by this version of amlemu");
+  }
+  if (!e.conda_packages.empty()) {
+    throw UserErrorException("conda_packages: conda environments are not supported yet; use "
+                             "pip_packages or user_managed");
+  }
+  if (e.compute_target != "local") {
+    const ComputeTarget target(ws, e.compute_target);  // throws when missing
+    if (e.node_count > *target.configuration().max_nodes) {
+      throw ComputeTargetException(
+          "node_count " + std::to_string(e.node_count) + " is above max_nodes " +
+          std::to_string(*target.configuration().max_nodes) + " of compute target '" +
+          e.compute_target + "'");
+    }
+  }
+  for (const auto& [key, value] : e.script_params) {
+    if (const auto* ref = std::get_if<DataReference>(&value)) {
+      try {
+        Datastore::get(ws, ref->datastore_name);
+      } catch (const NotFoundException&) {
+        throw UserErrorException("script_params." + key + ": datastore '" + ref->datastore_name +
+                                 "' not found in workspace '" + ws.name() + "'");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Experiment::Experiment(const Workspace& ws, const std::string& name) : ws_(ws), name_(name) {
+  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
+  if (!std::regex_match(name, rule)) {
+    throw UserErrorException("experiment_name '" + name +
+                             "' is invalid: use 1 to 255 letters, digits, '_' or '-', starting "
+                             "with a letter or digit");
+  }
+}
+
+Run Experiment::submit(const Estimator& estimator) const {
+  validate(ws_, estimator);
+  submission::check_snapshot(estimator.source_directory, {});
+  const auto now = std::chrono::system_clock::now();
+  const std::string run_id = make_run_id(name_, epoch_seconds(now));
+  const auto run_dir = layout::run_dir(ws_.state_dir(), run_id);
+  try {
+    submission::take_snapshot(estimator.source_directory, layout::snapshot(ws_.state_dir(), run_id));
+    stdfs::create_directories(layout::artifacts(ws_.state_dir(), run_id) / layout::kLogsDir);
+    history::RunRecord rec;
+    rec.run_id = run_id;
+    rec.experiment_name = name_;
+    rec.target = estimator.compute_target;
+    rec.definition = run_definition(estimator, estimator.compute_target);
+    rec.properties = {{"ContentSnapshotId", new_guid()},
+                      {"ProcessInfoFile", "azureml-logs/process_info.json"},
+                      {"ProcessStatusFile", "azureml-logs/process_status.json"},
+                      {"azureml.runsource", "experiment"}};
+    history::RunStore(ws_.impl().db).insert_run(rec, iso_utc(now));
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove_all(run_dir, ec);
+    throw;
+  }
+  try {
+    launch::spawn_supervisor(ws_, run_id);
+  } catch (const std::exception& e) {
+    history::RunStore(ws_.impl().db)
+        .set_status(run_id, RunStatus::Failed, now_iso(),
+                    {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
+  }
+  return Run(ws_, run_id);
+}
+
+std::vector<Run> Experiment::get_runs() const {
+  std::vector<Run> out;
+  for (const auto& r : history::RunStore(ws_.impl().db).list(name_)) out.emplace_back(ws_, r.run_id);
+  return out;
+}
+
+std::vector<Run> list_runs(const Workspace& ws, int max_results) {
+  std::vector<Run> out;
+  for (const auto& r : history::RunStore(ws.impl().db).list(std::nullopt, max_results)) {
+    out.emplace_back(ws, r.run_id);
+  }
+  return out;
+}
+
+}  // namespace amlemu

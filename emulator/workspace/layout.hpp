@@ -1,0 +1,65 @@
+// Every on-disk name of a workspace, in one place.
+//
+//   <AMLEMU_HOME>/workspaces/<subscription>/<resource group>/<workspace>/
+//     workspace.db                   run history, compute targets, model registry (SQLite, WAL)
+//     datastores/<datastore>/        the files of each datastore
+//     runs/<run id>/snapshot/        the source directory as submitted
+//     runs/<run id>/artifacts/       run history files: azureml-logs/, logs/, outputs/
+//     runs/<run id>/node/            the node's working area while the run is live
+//     runs/<run id>/supervisor.log   what the detached supervisor itself printed
+//     models/<name>/<version>/       registered model files
+//     models/.staging/               registrations in flight (never visible as a version)
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace amlemu::layout {
+
+namespace stdfs = std::filesystem;
+
+inline stdfs::path workspace_dir(const stdfs::path& home, const std::string& subscription,
+                                 const std::string& resource_group, const std::string& name) {
+  return home / "workspaces" / subscription / resource_group / name;
+}
+inline stdfs::path database(const stdfs::path& ws) { return ws / "workspace.db"; }
+inline stdfs::path datastores(const stdfs::path& ws) { return ws / "datastores"; }
+inline stdfs::path datastore(const stdfs::path& ws, const std::string& name) {
+  return datastores(ws) / name;
+}
+inline stdfs::path run_dir(const stdfs::path& ws, const std::string& run_id) {
+  return ws / "runs" / run_id;
+}
+inline stdfs::path snapshot(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "snapshot";
+}
+inline stdfs::path artifacts(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "artifacts";
+}
+inline stdfs::path node_dir(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "node";
+}
+inline stdfs::path supervisor_log(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "supervisor.log";
+}
+inline stdfs::path models(const stdfs::path& ws) { return ws / "models"; }
+inline stdfs::path model_version(const stdfs::path& ws, const std::string& name, int version) {
+  return models(ws) / name / std::to_string(version);
+}
+inline stdfs::path model_staging(const stdfs::path& ws) { return models(ws) / ".staging"; }
+
+// Names inside a run's artifacts folder, as the service lays them out.
+inline constexpr const char* kLogsDir = "azureml-logs";
+inline constexpr const char* kDriverLog = "azureml-logs/70_driver_log.txt";
+inline constexpr const char* kOutputsDir = "outputs";
+inline constexpr const char* kUserLogsDir = "logs";
+
+// Inside a run's node folder.
+inline stdfs::path node_working_dir(const stdfs::path& ws, const std::string& run_id) {
+  return node_dir(ws, run_id) / "wd";
+}
+inline stdfs::path node_mounts(const stdfs::path& ws, const std::string& run_id) {
+  return node_dir(ws, run_id) / "mounts";
+}
+
+}  // namespace amlemu::layout

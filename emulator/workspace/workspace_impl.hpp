@@ -1,0 +1,23 @@
+// What a Workspace handle holds. Internal to the library.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "amlemu/workspace.hpp"
+#include "storage/database.hpp"
+
+namespace amlemu::detail {
+
+struct WorkspaceImpl {
+  WorkspaceConfig config;
+  std::filesystem::path dir;
+  std::string id;
+  std::string created_time;
+  storage::Database db;
+
+  WorkspaceImpl(WorkspaceConfig c, std::filesystem::path d, bool create)
+      : config(std::move(c)), dir(std::move(d)), db(dir / "workspace.db", create) {}
+};
+
+}  // namespace amlemu::detail

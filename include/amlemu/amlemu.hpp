@@ -1,0 +1,11 @@
+// Umbrella header: the whole public API.
+#pragma once
+
+#include "amlemu/compute.hpp"
+#include "amlemu/datastore.hpp"
+#include "amlemu/errors.hpp"
+#include "amlemu/estimator.hpp"
+#include "amlemu/experiment.hpp"
+#include "amlemu/model.hpp"
+#include "amlemu/run.hpp"
+#include "amlemu/workspace.hpp"

@@ -1,0 +1,62 @@
+// Datastores: folders standing in for blob containers and file shares, and the data references
+// that a run mounts or downloads.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "amlemu/workspace.hpp"
+
+namespace amlemu {
+
+/// A pointer to data on a datastore, as a run consumes it. Its string form is the placeholder
+/// `$AZUREML_DATAREFERENCE_<name>` that the node replaces with the mounted or downloaded path.
+struct DataReference {
+  std::string datastore_name;
+  std::string data_reference_name;  // the datastore's name for as_mount(), else 32 hex digits
+  std::string path_on_datastore;     // empty: the datastore's root
+  std::string mode = "mount";        // "mount" or "download"
+  std::string path_on_compute;       // download only; empty: chosen by the node
+  bool overwrite = false;
+
+  std::string to_string() const { return "$AZUREML_DATAREFERENCE_" + data_reference_name; }
+  DataReference as_mount() const;
+  DataReference as_download(const std::string& path_on_compute = "") const;
+};
+
+/// A datastore of a workspace. `workspaceblobstore` (the default) and `workspacefilestore`
+/// always exist.
+class Datastore {
+ public:
+  /// Throws NotFoundException when the workspace has no such datastore.
+  static Datastore get(const Workspace& ws, const std::string& name);
+  static Datastore get_default(const Workspace& ws);
+
+  const std::string& name() const { return name_; }
+  /// "AzureBlob" or "AzureFile".
+  std::string datastore_type() const;
+  /// The folder that backs the datastore.
+  std::filesystem::path root() const;
+
+  /// Copies every file under `src_dir` to `<target_path>/<relative path>`, with the SDK's
+  /// semantics: existing targets are skipped unless `overwrite`; `show_progress` prints the
+  /// SDK's progress lines to `out`. Returns a reference (random name) to `target_path`.
+  /// Throws UserErrorException when src_dir is not a directory or target_path leaves the
+  /// datastore; on error nothing already copied is left half-written.
+  DataReference upload(const std::filesystem::path& src_dir, const std::string& target_path = "",
+                       bool overwrite = false, bool show_progress = true) const;
+  DataReference upload(const std::filesystem::path& src_dir, const std::string& target_path,
+                       bool overwrite, bool show_progress, std::ostream& out) const;
+
+  DataReference as_mount() const;
+  DataReference as_download(const std::string& path_on_compute = "") const;
+  DataReference path(const std::string& path) const;
+
+ private:
+  Datastore(Workspace ws, std::string name) : ws_(std::move(ws)), name_(std::move(name)) {}
+  Workspace ws_;
+  std::string name_;
+};
+
+}  // namespace amlemu

@@ -1,0 +1,73 @@
+// Estimators: what to run and where, with the SDK's argument names. A spec file (JSON whose keys
+// are those names) loads into the same structure, so the walkthrough's Python translates line
+// for line.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "amlemu/datastore.hpp"
+
+namespace amlemu {
+
+/// A script parameter's value: a JSON scalar, or a data reference replaced at launch by the
+/// path where the data is mounted or downloaded.
+using ScriptParamValue = std::variant<nlohmann::json, DataReference>;
+
+/// `distributed_training`: mpi, tensorflow (worker_count, parameter_server_count) or pytorch.
+struct DistributedTraining {
+  std::string type;  // "mpi", "tensorflow" or "pytorch"
+  int worker_count = 1;
+  int parameter_server_count = 0;
+};
+
+/// The arguments of `Estimator(...)` / `TensorFlow(...)`.
+struct Estimator {
+  std::filesystem::path source_directory;
+  std::string entry_script;
+  std::vector<std::pair<std::string, ScriptParamValue>> script_params;  // in argument order
+  std::vector<std::string> arguments;  // extra positional arguments, after script_params
+  std::string compute_target = "local";
+  bool use_gpu = false;
+  std::vector<std::string> pip_packages;
+  std::vector<std::string> conda_packages;
+  std::string framework = "Python";  // "Python" or "TensorFlow"
+  std::string framework_version;
+  std::map<std::string, std::string> environment_variables;
+  int node_count = 1;
+  int process_count_per_node = 1;
+  std::optional<DistributedTraining> distributed_training;
+  int max_run_duration_seconds = 2592000;  // the service's default: 30 days
+  bool user_managed_dependencies = false;
+};
+
+/// `TensorFlow(...)`: an Estimator whose framework is TensorFlow.
+inline Estimator TensorFlow(Estimator e) {
+  e.framework = "TensorFlow";
+  return e;
+}
+
+/// A spec file: the experiment to submit to, and the estimator.
+struct JobSpec {
+  std::string experiment_name;
+  Estimator estimator;
+  std::filesystem::path file;  // where it was read from
+};
+
+/// Reads an estimator-style JSON spec. Relative paths are relative to the spec's folder.
+/// Throws UserErrorException naming the key at fault for unknown keys, wrong types, missing
+/// required values and out-of-range numbers; changes nothing on disk.
+JobSpec load_job_spec(const std::filesystem::path& file);
+/// Same, from an already-parsed JSON document (key order kept: it is the argument order);
+/// `base_dir` anchors relative paths and `origin` names the document in messages.
+JobSpec parse_job_spec(const nlohmann::ordered_json& doc, const std::filesystem::path& base_dir,
+                       const std::string& origin = "spec");
+
+}  // namespace amlemu

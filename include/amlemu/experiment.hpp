@@ -1,0 +1,41 @@
+// Experiments: named groups of runs, created on first use.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "amlemu/estimator.hpp"
+#include "amlemu/run.hpp"
+#include "amlemu/workspace.hpp"
+
+namespace amlemu {
+
+class Experiment {
+ public:
+  /// Names follow the service's rule: 1-255 characters, letters, digits, '_' and '-', starting
+  /// with a letter or digit; a bad name throws UserErrorException. Nothing is written until the
+  /// first submit.
+  Experiment(const Workspace& ws, const std::string& name);
+
+  const std::string& name() const { return name_; }
+  const Workspace& workspace() const { return ws_; }
+
+  /// Validates the estimator against the workspace (entry script present, compute target known,
+  /// node counts within the cluster), snapshots the source directory, records the run as
+  /// Starting and hands it to a detached supervisor process that drives it to a terminal
+  /// status. Returns at once; the run outlives the calling process.
+  /// Throws UserErrorException / ComputeTargetException with nothing recorded on bad input.
+  Run submit(const Estimator& estimator) const;
+
+  /// Runs of this experiment, newest first.
+  std::vector<Run> get_runs() const;
+
+ private:
+  Workspace ws_;
+  std::string name_;
+};
+
+/// Runs of every experiment of the workspace, newest first; at most `max_results` (0: all).
+std::vector<Run> list_runs(const Workspace& ws, int max_results = 0);
+
+}  // namespace amlemu

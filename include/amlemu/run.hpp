@@ -1,0 +1,93 @@
+// Runs: one execution of a script, its status history, logs, files and metrics.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "amlemu/workspace.hpp"
+
+namespace amlemu {
+
+class Model;
+
+/// The status strings of the service, in their normal order.
+namespace RunStatus {
+inline constexpr const char* NotStarted = "NotStarted";
+inline constexpr const char* Starting = "Starting";
+inline constexpr const char* Preparing = "Preparing";
+inline constexpr const char* Queued = "Queued";
+inline constexpr const char* Running = "Running";
+inline constexpr const char* Finalizing = "Finalizing";
+inline constexpr const char* CancelRequested = "CancelRequested";
+inline constexpr const char* Completed = "Completed";
+inline constexpr const char* Failed = "Failed";
+inline constexpr const char* Canceled = "Canceled";
+/// Completed, Failed or Canceled.
+bool is_terminal(const std::string& status);
+}  // namespace RunStatus
+
+/// One status change.
+struct StatusChange {
+  std::string status;
+  std::string time;  // ISO-8601 UTC with milliseconds
+};
+
+class Run {
+ public:
+  /// Opens a run by id. Throws NotFoundException when the workspace has no such run.
+  Run(const Workspace& ws, const std::string& run_id);
+
+  const std::string& id() const { return id_; }
+  std::string experiment_name() const;
+  /// The current status, read from run history.
+  std::string get_status() const;
+  std::vector<StatusChange> get_status_history() const;
+
+  /// `get_details()`: runId, target, status, startTimeUtc, endTimeUtc, properties,
+  /// runDefinition, logFiles, statusHistory and, on failure, error.
+  nlohmann::json get_details() const;
+
+  /// Waits for a terminal status. With show_output, prints the SDK's console framing to `out`
+  /// (RunId, "Streaming <log>" headers, the log as it grows, Execution Summary, the error).
+  /// Returns get_details(). Throws ActivityFailedException when the run failed and
+  /// raise_on_error is set.
+  nlohmann::json wait_for_completion(bool show_output = false, bool raise_on_error = true) const;
+  nlohmann::json wait_for_completion(bool show_output, bool raise_on_error,
+                                     std::ostream& out) const;
+
+  /// `get_metrics()`: a metric logged once is its bare value, logged N times a list in logging
+  /// order; `log_list` values are lists. With a name, only that metric (an empty object when
+  /// it was never logged).
+  nlohmann::json get_metrics(const std::optional<std::string>& name = std::nullopt) const;
+
+  /// Files in run history: azureml-logs/..., logs/..., outputs/..., sorted.
+  std::vector<std::string> get_file_names() const;
+  /// Copies one run file to `output_file_path` (a file path, or an existing folder).
+  /// Throws UserErrorException when `name` is not a run file.
+  void download_file(const std::string& name, const std::filesystem::path& output_file_path) const;
+  /// Copies the run files under `prefix` into `output_directory`, keeping their relative paths
+  /// (prefix included when append_prefix). Returns how many files were written.
+  int download_files(const std::string& prefix, const std::filesystem::path& output_directory,
+                     bool append_prefix = true) const;
+
+  /// Registers `model_path` (a file or folder among the run's files) as a new version of
+  /// `model_name`. Throws ModelPathNotFoundException with the SDK's message when missing.
+  Model register_model(const std::string& model_name, const std::string& model_path,
+                       const std::map<std::string, std::string>& tags = {},
+                       const std::string& description = "") const;
+
+  /// Asks the run to stop: CancelRequested, then Canceled once its processes are gone.
+  void cancel() const;
+
+ private:
+  Workspace ws_;
+  std::string id_;
+};
+
+}  // namespace amlemu
