@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0
   } catch (const AmlException& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;

@@ -1,5 +1,6 @@
 // The estimator-style JSON spec: keys are the SDK's argument names. Strict: unknown keys, wrong
 // types and out-of-range numbers are errors that name the key.
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -163,6 +164,7 @@ JobSpec parse_job_spec(const ojson& doc, const stdfs::path& base_dir, const std:
       doc.contains("source_directory") ? r.string(doc["source_directory"], "source_directory")
                                        : ".";
   e.source_directory = (base_dir / src).lexically_normal();
+  if (e.source_directory.filename().empty()) e.source_directory = e.source_directory.parent_path();
   if (!doc.contains("entry_script")) r.fail("entry_script", "is required");
   e.entry_script = r.string(doc["entry_script"], "entry_script");
   if (e.entry_script.empty()) r.fail("entry_script", "must not be empty");

@@ -82,15 +82,6 @@ void validate(const Workspace& ws, const Estimator& e) {
     throw UserErrorException("entry_script '" + e.entry_script + "' not found in source_directory '" +
                              e.source_directory.string() + "'");
   }
-  if (e.distributed_training || e.node_count > 1 || e.process_count_per_node > 1) {
-    throw UserErrorException(
-        "distributed_training: distributed runs (node_count or process_count_per_node above 1, "
-        "mpi, tensorflow or pytorch) are not supported yet by this version of amlemu");
-  }
-  if (!e.conda_packages.empty()) {
-    throw UserErrorException("conda_packages: conda environments are not supported yet; use "
-                             "pip_packages or user_managed");
-  }
   if (e.compute_target != "local") {
     const ComputeTarget target(ws, e.compute_target);  // throws when missing
     if (e.node_count > *target.configuration().max_nodes) {
@@ -99,6 +90,15 @@ void validate(const Workspace& ws, const Estimator& e) {
           std::to_string(*target.configuration().max_nodes) + " of compute target '" +
           e.compute_target + "'");
     }
+  }
+  if (e.distributed_training || e.node_count > 1 || e.process_count_per_node > 1) {
+    throw UserErrorException(
+        "distributed_training: distributed runs (node_count or process_count_per_node above 1, "
+        "mpi, tensorflow or pytorch) are not supported yet by this version of amlemu");
+  }
+  if (!e.conda_packages.empty()) {
+    throw UserErrorException("conda_packages: conda environments are not supported yet; use "
+                             "pip_packages or user_managed");
   }
   for (const auto& [key, value] : e.script_params) {
     if (const auto* ref = std::get_if<DataReference>(&value)) {

@@ -1,0 +1,53 @@
+// End to end: the walkthrough's real training job on Fashion-MNIST, through the CLI and through
+// the C++ sample program.
+#include <catch2/catch.hpp>
+
+#include "e2e/cli.hpp"
+
+using namespace amlemu::testing;
+using nlohmann::json;
+using Catch::Contains;
+
+namespace {
+const char* kData = "/usr/share/datasets/fashion-mnist";
+}
+
+TEST_CASE("the walkthrough's job reaches 0.85 test accuracy and registers its model", "[e2e][walkthrough]") {
+  TempHome t;
+  t.write_config("walk-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", kData, "--target-path", "mnist"}).code == 0);
+  REQUIRE(cli(t, {"compute", "create", "--name", "gpucluster", "--size", "STANDARD_NC6",
+                     "--max-instances", "4"}).code == 0);
+  const auto r = cli(t, {"job", "create", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/tf-mnist.json",
+                            "--stream", "-o", "json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const auto metrics = cli(t, {"job", "metrics", "--name", run_id}).json();
+  CHECK(metrics["final_acc"].get<double>() >= 0.85);
+  CHECK(metrics["training_acc"].size() == metrics["validation_acc"].size());
+  CHECK(metrics["validation_acc"].size() > 1);
+  const auto model = cli(t, {"model", "create", "--name", "tf-dnn-mnist", "--run", run_id,
+                                "--path", "outputs/model"}).json();
+  CHECK(model["id"] == "tf-dnn-mnist:1");
+  REQUIRE(cli(t, {"model", "download", "--name", "tf-dnn-mnist", "--version", "1",
+                     "--download-path", "dl"}).code == 0);
+  CHECK(std::filesystem::file_size(t.work() / "dl" / "model" / "model.npz") > 100000);
+}
+
+TEST_CASE("the C++ walkthrough program follows the SDK's steps", "[e2e][walkthrough]") {
+  TempHome t;
+  const auto config = t.write_config("cpp-ws");
+  const auto r = run_program(AMLEMU_WALKTHROUGH,
+                             {config.string(), AMLEMU_SAMPLE_JOBS, kData, "downloaded", "1"}, t.work());
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("Uploaded 4 files"));
+  CHECK_THAT(r.out, Contains("Creating a new compute target..."));
+  CHECK_THAT(r.out, Contains("Streaming azureml-logs/70_driver_log.txt"));
+  CHECK_THAT(r.out, Contains("Execution Summary"));
+  CHECK_THAT(r.out, Contains("File: outputs/model/model.npz"));
+  CHECK_THAT(r.out, Contains("Registered tf-dnn-mnist id tf-dnn-mnist:1 version 1"));
+  CHECK(std::filesystem::exists(t.work() / "downloaded" / "model" / "model.npz"));
+}
