@@ -1,7 +1,10 @@
 // End to end: the real CLI, the detached supervisor and real Python scripts, each test in a
 // fresh $AMLEMU_HOME.
 #include <catch2/catch.hpp>
+#include <signal.h>
+
 #include <regex>
+#include <thread>
 
 #include "common/paths.hpp"
 #include "e2e/cli.hpp"
@@ -210,4 +213,71 @@ TEST_CASE("outside a run, Run.get_context() is the SDK's offline run", "[e2e]") 
   ::unsetenv("PYTHONPATH");
   CHECK(r.code == 0);
   CHECK(r.out == "OfflineRun\nAttempted to log scalar metric accuracy:\n0.5\n");
+}
+
+namespace {
+// Waits until the script has written its pid file; returns the pid.
+pid_t wait_for_pid(const stdfs::path& file) {
+  for (int i = 0; i < 300 && !stdfs::exists(file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(stdfs::exists(file));
+  return static_cast<pid_t>(std::stol(amlemu::fs::read_file(file)));
+}
+
+bool gone(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    if (::kill(pid, 0) != 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("job cancel ends the script and the run is Canceled", "[e2e]") {
+  TempHome t;
+  set_up(t);
+  const auto pid_file = t.work() / "script.pid";
+  const auto r = cli(t, {"job", "create", "-o", "json", "--file",
+                         spec(t, "long.json", {{"entry_script", "sleep_long.py"},
+                                               {"script_params", {{"--pid-file", pid_file.string()}}}})});
+  REQUIRE(r.code == 0);
+  const std::string run_id = r.json()["name"];
+  const pid_t pid = wait_for_pid(pid_file);
+  CHECK(cli(t, {"job", "cancel", "--name", run_id}).code == 0);
+  const auto done = wait_terminal(t, run_id);
+  CHECK(done["status"] == "Canceled");
+  std::vector<std::string> statuses;
+  for (const auto& s : done["statusHistory"]) statuses.push_back(s["status"]);
+  CHECK(statuses[statuses.size() - 2] == "CancelRequested");
+  CHECK(gone(pid));
+}
+
+TEST_CASE("a run over max_run_duration_seconds is stopped and Failed", "[e2e]") {
+  TempHome t;
+  set_up(t);
+  const auto pid_file = t.work() / "script.pid";
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "limit.json", {{"entry_script", "sleep_long.py"},
+                                                {"max_run_duration_seconds", 1},
+                                                {"script_params", {{"--pid-file", pid_file.string()}}}})});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Contains("The run exceeded max_run_duration_seconds (1 s) and was stopped"));
+  CHECK(gone(wait_for_pid(pid_file)));
+}
+
+TEST_CASE("a pip package the interpreter lacks fails the run in Preparing", "[e2e]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "pip.json", {{"entry_script", "train_ok.py"},
+                                              {"pip_packages", {"numpy", "amlemu-no-such-package==1.0"}}})});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Contains("Preparing failed: pip packages not installed in") &&
+                        Contains("amlemu_no_such_package"));
+  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const auto show = cli(t, {"job", "show", "--name", run_id}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK(show["statusHistory"].back()["status"] == "Failed");
+  CHECK(show["statusHistory"][show["statusHistory"].size() - 2]["status"] == "Preparing");
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "amlemu/run.hpp"
+#include "common/fs.hpp"
 #include "history/run_store.hpp"
 #include "support/temp_home.hpp"
 #include "workspace/workspace_impl.hpp"
@@ -137,4 +138,25 @@ TEST_CASE("an unknown run id is not found", "[history]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
   CHECK_THROWS_WITH(Run(ws, "nope_1_00000000"), Catch::Contains("Run 'nope_1_00000000' not found"));
+}
+
+TEST_CASE("download_file copies one run file to a path or into a folder", "[history]") {
+  TempHome t;
+  auto ws = Workspace::create("hist", "s", "r");
+  RunStore store(ws.impl().db);
+  store.insert_run(record("exp_6_eeeeeeee"), "2026-01-01T00:00:00.000Z");
+  TempHome::write(ws.state_dir() / "runs" / "exp_6_eeeeeeee" / "artifacts" / "outputs" / "m.txt", "model");
+  store.add_files("exp_6_eeeeeeee", {{"outputs/m.txt", 5}});
+  const Run run(ws, "exp_6_eeeeeeee");
+  run.download_file("outputs/m.txt", t.work() / "copy.txt");
+  CHECK(amlemu::fs::read_file(t.work() / "copy.txt") == "model");
+  std::filesystem::create_directories(t.work() / "dir");
+  run.download_file("outputs/m.txt", t.work() / "dir");
+  CHECK(amlemu::fs::read_file(t.work() / "dir" / "m.txt") == "model");
+  CHECK_THROWS_WITH(run.download_file("outputs/other.txt", t.work()),
+                    Catch::Contains("'outputs/other.txt' is not a file of run exp_6_eeeeeeee"));
+  CHECK(run.download_files("outputs/", t.work() / "all") == 1);
+  CHECK(std::filesystem::exists(t.work() / "all" / "outputs" / "m.txt"));
+  CHECK(run.download_files("outputs/", t.work() / "flat", false) == 1);
+  CHECK(std::filesystem::exists(t.work() / "flat" / "m.txt"));
 }
