@@ -1,0 +1,1 @@
+// Placeholder: .amlignore / .gitignore matching (filled in by the snapshot work).

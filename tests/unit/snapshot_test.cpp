@@ -1,0 +1,2 @@
+// Room: submission. Snapshot rules.
+#include <catch2/catch.hpp>
