@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
       ComputeTarget::create(ws, "gpucluster", config).wait_for_completion(true);
     }
 
-    // est = TensorFlow(source_directory=..., script_params=..., compute_target=..., ...)
+    // est = Estimator(source_directory=..., script_params=..., compute_target=..., ...)
+    // (the numpy version of the sample; TensorFlow(framework_version=...) would ask the
+    // environment for the tensorflow package)
     Estimator est;
     est.source_directory = samples / "tf-mnist";
     est.entry_script = "tf_mnist.py";
@@ -50,10 +52,10 @@ int main(int argc, char** argv) {
     if (argc > 5) est.script_params.emplace_back("--epochs", std::stoi(argv[5]));
     est.compute_target = "gpucluster";
     est.use_gpu = true;
-    est.framework_version = "2.16";
 
     // run = exp.submit(est); run.wait_for_completion(show_output=True)
-    const Run run = exp.submit(TensorFlow(est));
+    est.pip_packages = {"numpy"};
+    const Run run = exp.submit(est);
     run.wait_for_completion(/*show_output=*/true);
 
     // run.get_metrics(), run.get_file_names()

@@ -23,7 +23,7 @@ step "Create the AmlCompute cluster gpucluster (STANDARD_NC6, up to 4 nodes)"
 amlemu compute create --name gpucluster --size STANDARD_NC6 --max-instances 4 -o table >/dev/null
 amlemu compute list -o table
 
-step "Submit the TensorFlow estimator and stream its log"
+step "Submit the estimator and stream its log"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 amlemu job create --file "$root/sample_jobs/tf-mnist.json" --stream | tee "$log"

@@ -1,6 +1,7 @@
 #include "common/clock.hpp"
 
 #include <ctime>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -36,6 +37,19 @@ std::string now_iso() { return iso_utc(std::chrono::system_clock::now()); }
 
 std::int64_t epoch_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+namespace {
+class RealClock : public Clock {
+ public:
+  TimePoint now() override { return std::chrono::steady_clock::now(); }
+  void sleep_for(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
+};
+}  // namespace
+
+Clock& real_clock() {
+  static RealClock clock;
+  return clock;
 }
 
 }  // namespace amlemu

@@ -16,4 +16,17 @@ std::string log_stamp(SystemTime t);
 std::string now_iso();
 std::int64_t epoch_seconds(SystemTime t);
 
+/// Monotonic time and sleeping, behind an interface so logic that waits (the supervisor's
+/// grace periods and time limits) can be tested with a fake clock in microseconds.
+class Clock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  virtual TimePoint now() = 0;
+  virtual void sleep_for(std::chrono::milliseconds d) = 0;
+};
+
+/// The real clock.
+Clock& real_clock();
+
 }  // namespace amlemu

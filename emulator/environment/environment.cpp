@@ -1,19 +1,137 @@
 #include "environment/environment.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/process.hpp>
+#include <chrono>
 #include <cstdlib>
-#include <ostream>
+#include <fstream>
 #include <sstream>
 
-#include <boost/process.hpp>
-
+#include "amlemu/environment.hpp"
 #include "amlemu/errors.hpp"
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "common/hash.hpp"
+#include "workspace/layout.hpp"
 
 namespace amlemu::environment {
 
 namespace stdfs = std::filesystem;
 namespace bp = boost::process;
 
-std::filesystem::path base_python() {
+namespace {
+
+constexpr const char* kMarker = "amlemu-environment.json";
+
+// An exclusive lock on <root>/<id>.lock, held for the scope (released on close, also on crash).
+class BuildLock {
+ public:
+  explicit BuildLock(const stdfs::path& file) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw UserErrorException("cannot create lock file " + file.string());
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) throw UserErrorException("cannot lock " + file.string());
+    }
+  }
+  ~BuildLock() { ::close(fd_); }
+  BuildLock(const BuildLock&) = delete;
+  BuildLock& operator=(const BuildLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Runs a command with stdout and stderr appended to `log`; returns its exit code.
+int run_logged(const stdfs::path& program, const std::vector<std::string>& args,
+               const stdfs::path& log) {
+  {
+    std::ofstream out(log, std::ios::app);
+    out << "$ " << program.string();
+    for (const auto& a : args) out << " " << a;
+    out << "\n";
+  }
+  FILE* out = std::fopen(log.c_str(), "a");
+  if (!out) throw UserErrorException("cannot write " + log.string());
+  std::error_code ec;
+  bp::child c(bp::exe = program.string(), bp::args = args,
+              bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec);
+  std::fclose(out);
+  if (ec) return 127;
+  c.wait(ec);
+  return c.exit_code();
+}
+
+// The installer's most telling line: its last "ERROR:" line, else the last line.
+std::string last_error_line(const stdfs::path& log) {
+  std::ifstream in(log);
+  std::string line, last, error;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    last = line;
+    if (line.rfind("ERROR:", 0) == 0) error = line;
+  }
+  return error.empty() ? last : error;
+}
+
+void append(const stdfs::path& log, const std::string& text) {
+  std::ofstream(log, std::ios::app) << text << "\n";
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// The framework's own requirement is met by the base interpreter when one of the framework's
+// distributions (tensorflow, tensorflow-cpu, ...) is installed there in the asked version.
+bool base_satisfies(const stdfs::path& python, const std::string& requirement,
+                    const stdfs::path& log) {
+  const auto eq = requirement.find("==");
+  if (eq == std::string::npos) return false;
+  const std::string name = requirement.substr(0, eq);
+  std::string version = requirement.substr(eq + 2);
+  if (version.size() > 2 && version.substr(version.size() - 2) == ".*") {
+    version = version.substr(0, version.size() - 2);
+  }
+  const std::string code =
+      "import importlib.metadata as m, sys\n"
+      "for d in sys.argv[2:]:\n"
+      "    try: v = m.version(d)\n"
+      "    except m.PackageNotFoundError: continue\n"
+      "    if v == sys.argv[1] or v.startswith(sys.argv[1] + '.'): print(d, v); break\n";
+  bp::ipstream out;
+  std::error_code ec;
+  bp::child c(python.string(),
+              bp::args({"-c", code, version, name, name + "-cpu", name + "-intel"}),
+              bp::std_out > out, bp::std_err > bp::null, ec);
+  if (ec) return false;
+  std::string found;
+  std::getline(out, found);
+  c.wait(ec);
+  if (found.empty()) return false;
+  append(log, found + " from the base interpreter satisfies " + requirement);
+  return true;
+}
+
+}  // namespace
+
+nlohmann::json Specification::to_json() const {
+  return {{"python", python},
+          {"pythonIdentity", python_identity},
+          {"userManagedDependencies", user_managed},
+          {"pipPackages", pip_packages},
+          {"condaPackages", conda_packages},
+          {"environmentVariables", variables}};
+}
+
+std::string Specification::id() const { return "env-" + sha1_hex(to_json().dump()).substr(0, 20); }
+
+stdfs::path base_python() {
   if (const char* env = std::getenv("AMLEMU_PYTHON"); env && *env) return env;
   const auto found = bp::search_path("python3");
   if (found.empty()) {
@@ -22,52 +140,178 @@ std::filesystem::path base_python() {
   return stdfs::path(found.string());
 }
 
-namespace {
-
-// "tensorflow==2.16.1" -> "tensorflow"; "scikit-learn>=1" -> "scikit_learn".
-std::string module_of(const std::string& requirement) {
-  std::string name;
-  for (char c : requirement) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') {
-      name += (c == '-' ? '_' : c);
-    } else {
-      break;
-    }
+Specification resolve(const nlohmann::json& def) {
+  Specification s;
+  std::error_code ec;
+  const auto base = base_python();
+  const auto real = stdfs::canonical(base, ec);
+  s.python = (ec ? base : real).string();
+  struct stat st {};
+  if (::stat(s.python.c_str(), &st) == 0) {
+    s.python_identity = std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec);
   }
-  return name;
+  const auto env = def.value("environment", nlohmann::json::object());
+  const auto py = env.value("python", nlohmann::json::object());
+  s.user_managed = py.value("userManagedDependencies", false);
+  s.pip_packages = py.value("pipPackages", std::vector<std::string>{});
+  s.conda_packages = py.value("condaPackages", std::vector<std::string>{});
+  s.variables = env.value("environmentVariables", std::map<std::string, std::string>{});
+  const std::string framework = def.value("frameworkName", "Python");
+  const std::string version = def.value("frameworkVersion", "");
+  if (framework == "TensorFlow" && !version.empty()) {
+    const bool named = std::any_of(s.pip_packages.begin(), s.pip_packages.end(),
+                                   [](const std::string& p) {
+                                     return lower(p).rfind("tensorflow", 0) == 0;
+                                   });
+    if (!named) s.pip_packages.push_back("tensorflow==" + version + ".*");
+  }
+  for (auto& p : s.pip_packages) {
+    p.erase(0, p.find_first_not_of(" \t"));
+    p.erase(p.find_last_not_of(" \t") + 1);
+  }
+  std::sort(s.pip_packages.begin(), s.pip_packages.end());
+  s.pip_packages.erase(std::unique(s.pip_packages.begin(), s.pip_packages.end()),
+                       s.pip_packages.end());
+  std::sort(s.conda_packages.begin(), s.conda_packages.end());
+  return s;
 }
 
-}  // namespace
-
-PreparedEnvironment prepare(const nlohmann::json& def, std::ostream& log) {
-  PreparedEnvironment env;
-  env.python = base_python();
-  log << "Using the interpreter " << env.python.string() << "\n";
-  std::vector<std::string> modules;
-  if (def.contains("pipPackages")) {
-    for (const auto& p : def["pipPackages"]) modules.push_back(module_of(p.get<std::string>()));
+Prepared prepare(const Specification& spec, const stdfs::path& root,
+                 const stdfs::path& build_log) {
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  Prepared p;
+  if (!spec.conda_packages.empty()) {
+    if (bp::search_path("conda").empty()) {
+      throw UserErrorException("conda_packages need conda, and no conda executable was found on "
+                               "PATH; use pip_packages, or install conda");
+    }
+    throw UserErrorException("conda_packages are not supported by this amlemu version even with "
+                             "conda installed; use pip_packages");
   }
-  if (modules.empty()) return env;
-  // One interpreter start checks every package: cheap, and it runs only when packages are asked.
-  std::ostringstream code;
-  code << "import importlib.util,sys\n"
-       << "missing=[m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]\n"
-       << "print(' '.join(missing))\n";
-  std::vector<std::string> args = {"-c", code.str()};
-  args.insert(args.end(), modules.begin(), modules.end());
-  bp::ipstream out;
-  bp::child c(env.python.string(), bp::args(args), bp::std_out > out, bp::std_err > bp::null);
-  std::string missing;
-  std::getline(out, missing);
-  c.wait();
-  if (!missing.empty()) {
-    throw UserErrorException("pip packages not installed in " + env.python.string() +
-                             " and amlemu installs nothing offline: " + missing);
+  if (spec.user_managed) {
+    p.python = spec.python;
+    p.seconds = seconds();
+    return p;
   }
-  log << "pip packages present in the base interpreter:";
-  for (const auto& m : modules) log << " " << m;
-  log << "\n";
-  return env;
+  p.id = spec.id();
+  const auto dir = root / p.id;
+  const auto python = dir / "bin" / "python";
+  std::error_code ec;
+  // Fast path: a complete environment has its marker, written last.
+  if (stdfs::exists(dir / kMarker, ec)) {
+    ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);  // last use
+    p.python = python;
+    p.seconds = seconds();
+    return p;
+  }
+  stdfs::create_directories(root);
+  BuildLock lock(root / (p.id + ".lock"));
+  if (stdfs::exists(dir / kMarker, ec)) {  // a concurrent run built it while we waited
+    ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);
+    p.python = python;
+    p.seconds = seconds();
+    return p;
+  }
+  p.built = true;
+  stdfs::create_directories(build_log.parent_path());
+  append(build_log, "Building environment " + p.id + " (" + now_iso() + ")\n" +
+                        spec.to_json().dump(2));
+  stdfs::remove_all(dir, ec);  // what an interrupted build left
+  if (run_logged(spec.python, {"-m", "venv", "--without-pip", "--system-site-packages",
+                               dir.string()},
+                 build_log) != 0) {
+    stdfs::remove_all(dir, ec);
+    throw UserErrorException("creating the virtual environment failed: " +
+                             last_error_line(build_log));
+  }
+  std::vector<std::string> reqs;
+  for (const auto& r : spec.pip_packages) {
+    const bool framework = lower(r).rfind("tensorflow==", 0) == 0;
+    if (!(framework && base_satisfies(spec.python, r, build_log))) reqs.push_back(r);
+  }
+  if (!reqs.empty()) {
+    std::vector<std::string> args = {"-m", "pip", "--python", python.string(), "install",
+                                     "--disable-pip-version-check", "--no-input",
+                                     "--progress-bar", "off"};
+    args.insert(args.end(), reqs.begin(), reqs.end());
+    if (run_logged(spec.python, args, build_log) != 0) {
+      stdfs::remove_all(dir, ec);
+      throw UserErrorException("installing pip packages failed: " + last_error_line(build_log));
+    }
+  }
+  const nlohmann::json marker = {{"id", p.id},
+                                 {"specification", spec.to_json()},
+                                 {"createdTime", now_iso()},
+                                 {"buildSeconds", seconds()}};
+  fs::atomic_write(dir / kMarker, marker.dump(2) + "\n");
+  append(build_log, "Environment " + p.id + " built in " + std::to_string(seconds()) + " s");
+  p.python = python;
+  p.seconds = seconds();
+  return p;
 }
 
 }  // namespace amlemu::environment
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+nlohmann::json CachedEnvironment::serialize() const {
+  return {{"name", id},
+          {"specification", specification},
+          {"createdTime", created_time},
+          {"lastUsedTime", last_used_time},
+          {"buildSeconds", build_seconds},
+          {"sizeBytes", size_bytes}};
+}
+
+std::vector<CachedEnvironment> list_environments(const Workspace& ws) {
+  std::vector<CachedEnvironment> out;
+  const auto root = layout::environments(ws.state_dir());
+  std::error_code ec;
+  if (!stdfs::is_directory(root, ec)) return out;
+  for (const auto& entry : stdfs::directory_iterator(root, ec)) {
+    const auto marker = entry.path() / environment::kMarker;
+    if (!entry.is_directory() || !stdfs::exists(marker, ec)) continue;
+    CachedEnvironment e;
+    try {
+      const auto doc = nlohmann::json::parse(fs::read_file(marker));
+      e.id = doc.at("id");
+      e.specification = doc.at("specification");
+      e.created_time = doc.value("createdTime", "");
+      e.build_seconds = doc.value("buildSeconds", 0.0);
+    } catch (const std::exception&) {
+      continue;
+    }
+    struct stat st {};
+    if (::stat(marker.c_str(), &st) == 0) {
+      e.last_used_time = iso_utc(SystemTime(std::chrono::seconds(st.st_mtim.tv_sec)) +
+                                 std::chrono::milliseconds(st.st_mtim.tv_nsec / 1000000));
+    }
+    for (auto it = stdfs::recursive_directory_iterator(entry.path(), ec);
+         it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && !it->is_symlink(ec)) e.size_bytes += it->file_size(ec);
+    }
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.last_used_time > b.last_used_time;
+  });
+  return out;
+}
+
+void delete_environment(const Workspace& ws, const std::string& id) {
+  const auto root = layout::environments(ws.state_dir());
+  if (id.find('/') != std::string::npos || id.rfind("env-", 0) != 0 ||
+      !stdfs::exists(root / id / environment::kMarker)) {
+    throw NotFoundException("Environment '" + id + "' not found in workspace '" + ws.name() + "'");
+  }
+  environment::BuildLock lock(root / (id + ".lock"));
+  stdfs::remove(root / id / environment::kMarker);  // unusable first, then gone
+  stdfs::remove_all(root / id);
+}
+
+}  // namespace amlemu

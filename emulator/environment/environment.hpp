@@ -1,25 +1,52 @@
-// Preparing: turning a run's environment definition into an interpreter that can run it.
+// Preparing: resolving a run's environment and building it once into a cached virtual
+// environment under <workspace>/environments/<id>.
 #pragma once
 
 #include <filesystem>
-#include <iosfwd>
+#include <map>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace amlemu::environment {
 
-struct PreparedEnvironment {
-  std::filesystem::path python;  // absolute path of the interpreter
+/// The resolved specification: everything that decides what the run's Python can import. Its
+/// hash is the environment's identity.
+struct Specification {
+  std::string python;           // the base interpreter, symlinks resolved
+  std::string python_identity;  // size and modification time of that file
+  bool user_managed = false;    // run on the base interpreter as it is
+  std::vector<std::string> pip_packages;  // sorted; the framework's package included
+  std::vector<std::string> conda_packages;
+  std::map<std::string, std::string> variables;
+
+  nlohmann::json to_json() const;
+  /// "env-" followed by 20 hex digits of the SHA-1 of to_json().
+  std::string id() const;
 };
 
 /// The base interpreter: $AMLEMU_PYTHON, else the first python3 on PATH. Throws
 /// UserErrorException when there is none.
 std::filesystem::path base_python();
 
-/// Makes the run's environment ready. This version runs every job on the base interpreter and
-/// checks that the requested pip packages are importable there (nothing is downloaded).
-/// Progress goes to `log`. Throws UserErrorException naming the missing package.
-PreparedEnvironment prepare(const nlohmann::json& environment_definition, std::ostream& log);
+/// Resolves a runDefinition's "environment" object (and framework) into a Specification.
+/// Reads no process: only the interpreter file's metadata.
+Specification resolve(const nlohmann::json& run_definition);
+
+struct Prepared {
+  std::filesystem::path python;  // the interpreter the script runs with
+  std::string id;                // empty for user-managed environments
+  bool built = false;            // this run built it (and wrote the build log)
+  double seconds = 0;            // time spent building or looking up
+};
+
+/// Makes the environment ready: reuses `<environments_root>/<id>` when it is complete, else
+/// builds it under an exclusive lock (so concurrent runs build it once), writing the installer's
+/// output to `build_log`. A failed or interrupted build leaves nothing that a later run uses.
+/// Throws UserErrorException with the installer's last error line when the build fails.
+Prepared prepare(const Specification& spec, const std::filesystem::path& environments_root,
+                 const std::filesystem::path& build_log);
 
 }  // namespace amlemu::environment

@@ -43,6 +43,55 @@ bool is_valid_transition(const std::string& from, const std::string& to) {
 }
 
 nlohmann::json shape_metrics(const std::vector<MetricRow>& rows) {
+  using nlohmann::json;
+  // Kinds that merge under one name: a row is one row of a table.
+  const auto family = [](const std::string& kind) {
+    return kind == "row" ? std::string("table") : kind;
+  };
+  // A stored non-finite float, {"$float": "NaN"}, is shown as the string "NaN".
+  const auto decode = [](const json& v) -> json {
+    if (v.is_object() && v.size() == 1 && v.contains("$float") && v["$float"].is_string()) {
+      return v["$float"];
+    }
+    return v;
+  };
+  // Merges the rows and tables logged under one name; missing cells are null.
+  const auto merge_table = [&decode](const std::vector<const MetricRow*>& entries) {
+    std::map<std::string, json> columns;  // column -> one cell per row so far
+    std::size_t count = 0;                // rows so far
+    for (const auto* r : entries) {
+      if (!r->value.is_object()) continue;
+      std::map<std::string, json> block;
+      std::size_t added = 0;
+      for (auto it = r->value.begin(); it != r->value.end(); ++it) {
+        json cells = r->kind == "row" || !it.value().is_array() ? json::array({it.value()})
+                                                                : it.value();
+        added = std::max(added, cells.size());
+        block[it.key()] = std::move(cells);
+      }
+      if (r->kind == "row") added = 1;
+      for (const auto& [col, cells] : block) {
+        if (columns.count(col) == 0) {
+          auto& fresh = columns[col] = json::array();
+          for (std::size_t i = 0; i < count; ++i) fresh.push_back(nullptr);
+        }
+      }
+      for (auto& [col, cells] : columns) {
+        const auto found = block.find(col);
+        std::size_t given = 0;
+        if (found != block.end()) {
+          for (const auto& c : found->second) cells.push_back(decode(c));
+          given = found->second.size();
+        }
+        for (; given < added; ++given) cells.push_back(nullptr);
+      }
+      count += added;
+    }
+    json table = json::object();
+    for (auto& [col, cells] : columns) table[col] = count == 1 ? cells[0] : cells;
+    return table;
+  };
+
   std::map<std::string, std::vector<const MetricRow*>> by_name;
   std::vector<std::string> names;
   for (const auto& r : rows) {
@@ -50,21 +99,33 @@ nlohmann::json shape_metrics(const std::vector<MetricRow>& rows) {
     if (v.empty()) names.push_back(r.name);
     v.push_back(&r);
   }
-  nlohmann::json out = nlohmann::json::object();
+  json out = json::object();
   for (const auto& name : names) {
-    const auto& values = by_name[name];
-    if (values.size() == 1) {
-      out[name] = values[0]->value;
-    } else {
-      nlohmann::json list = nlohmann::json::array();
+    // The first kind logged under the name decides; other families are ignored.
+    const auto& all = by_name[name];
+    const std::string fam = family(all.front()->kind);
+    std::vector<const MetricRow*> values;
+    for (const auto* r : all) {
+      if (family(r->kind) == fam) values.push_back(r);
+    }
+    if (fam == "list") {
+      json list = json::array();
       for (const auto* r : values) {
-        if (r->kind == "list" && r->value.is_array()) {
-          for (const auto& x : r->value) list.push_back(x);
+        if (r->value.is_array()) {
+          for (const auto& x : r->value) list.push_back(decode(x));
         } else {
-          list.push_back(r->value);
+          list.push_back(decode(r->value));
         }
       }
-      out[name] = list;
+      out[name] = std::move(list);
+    } else if (fam == "table") {
+      out[name] = merge_table(values);
+    } else if (values.size() == 1) {
+      out[name] = decode(values[0]->value);
+    } else {
+      json list = json::array();
+      for (const auto* r : values) list.push_back(decode(r->value));
+      out[name] = std::move(list);
     }
   }
   return out;
@@ -117,6 +178,13 @@ std::optional<RunRecord> RunStore::find(const std::string& run_id) {
   st.bind(1, run_id);
   if (!st.step()) return std::nullopt;
   return read_row(st);
+}
+
+std::optional<std::string> RunStore::status(const std::string& run_id) {
+  auto st = db_.prepare("SELECT status FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
 }
 
 bool RunStore::set_status(const std::string& run_id, const std::string& status,

@@ -35,8 +35,16 @@ struct MetricRow {
   nlohmann::json value;
 };
 
-/// `get_metrics()`'s shape: a name logged once maps to its value, logged N times to a list in
-/// logging order; a `log_list` value stays a list.
+/// `get_metrics()`'s shape, from the stored rows in logging order; the twin of `shape()` in
+/// emulator/python/azureml/core/_metrics.py (both must agree for every kind).
+/// - The kind first logged under a name decides its family (`row` and `table` are one family);
+///   rows of another family under that name are ignored, as the SDK ignores a conflicting type.
+/// - `scalar`, `image` and unknown kinds: logged once gives the value, N times a list in order.
+/// - `list`: always a list, the values of every `log_list` call concatenated.
+/// - `row`/`table`: one table. Columns missing from a row or table are filled with null; one row
+///   in all gives `{column: value}`, otherwise `{column: [values]}`.
+/// - A stored non-finite float `{"$float": "NaN"}` (or `"Infinity"`, `"-Infinity"`) becomes the
+///   string `"NaN"` (JSON has no NaN; Python's `get_metrics()` gives the float).
 nlohmann::json shape_metrics(const std::vector<MetricRow>& rows);
 
 /// Whether the service allows going from `from` to `to` (terminal statuses are final).
@@ -50,6 +58,8 @@ class RunStore {
   /// in one transaction.
   void insert_run(const RunRecord& run, const std::string& time);
   std::optional<RunRecord> find(const std::string& run_id);
+  /// Just the status (a cheap primary-key read, for pollers); nullopt for an unknown run.
+  std::optional<std::string> status(const std::string& run_id);
   /// Records a status change (and the error, for Failed) in one transaction. Returns false,
   /// changing nothing, when the run is already terminal or the transition is not allowed.
   bool set_status(const std::string& run_id, const std::string& status, const std::string& time,

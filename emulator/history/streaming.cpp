@@ -2,10 +2,10 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
-#include <thread>
 
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
+#include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
@@ -17,31 +17,46 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(100);
+// The log grows on disk; checking its size is cheap, so it is checked often (a line the script
+// prints shows within tens of milliseconds). The status needs a database read: less often.
+constexpr auto kLogPoll = std::chrono::milliseconds(20);
+constexpr int kStatusEvery = 5;
 
 // The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order.
+// Post-processing logs (75_ and up) are not followed: the SDK stops streaming once the driver
+// log reports the end of the script, so they never show on its console.
 std::string pick_log(const stdfs::path& artifacts) {
-  static const std::regex pattern(R"(^\d{2}.+\.txt$)");
+  static const std::regex pattern(R"(^(\d{2}).+\.txt$)");
   std::string best;
+  std::smatch m;
   for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
-    if (f.find('/') == std::string::npos && std::regex_match(f, pattern)) best = f;
+    if (f.find('/') == std::string::npos && std::regex_match(f, m, pattern) &&
+        std::stoi(m[1].str()) < 75) {
+      best = f;
+    }
   }
   return best.empty() ? "" : std::string(layout::kLogsDir) + "/" + best;
 }
 
-// Prints what the log gained since `offset`; returns the new offset.
-std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream& out) {
+// Prints what the log gained since `offset`, whole lines only unless `flush_all`; returns the
+// new offset.
+std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream& out,
+                    bool flush_all) {
+  std::error_code ec;
+  const auto size = static_cast<std::streamoff>(stdfs::file_size(file, ec));
+  if (ec || size <= offset) return offset;
   std::ifstream in(file, std::ios::binary);
-  if (!in) return offset;
-  in.seekg(0, std::ios::end);
-  const auto end = in.tellg();
-  if (end <= offset) return offset;
   in.seekg(offset);
-  std::string chunk(static_cast<size_t>(end - offset), '\0');
+  std::string chunk(static_cast<size_t>(size - offset), '\0');
   in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-  out << chunk;
-  out.flush();
-  return end;
+  chunk.resize(static_cast<size_t>(in.gcount()));
+  if (!flush_all) {
+    const auto nl = chunk.rfind('\n');
+    if (nl == std::string::npos) return offset;
+    chunk.resize(nl + 1);
+  }
+  out << chunk << std::flush;
+  return offset + static_cast<std::streamoff>(chunk.size());
 }
 
 }  // namespace
@@ -57,23 +72,27 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   if (show_output) out << "RunId: " << id_ << "\n" << std::flush;
   std::string followed;
   std::streamoff offset = 0;
-  for (;;) {
-    const auto rec = store.find(id_);
-    if (!rec) throw NotFoundException("Run '" + id_ + "' not found");
-    const bool done = RunStatus::is_terminal(rec->status);
+  std::string status;
+  for (int tick = 0;; ++tick) {
+    std::string log = followed;
+    if (tick % kStatusEvery == 0) {
+      const auto s = store.status(id_);
+      if (!s) throw NotFoundException("Run '" + id_ + "' not found");
+      status = *s;
+      if (show_output) log = pick_log(artifacts);
+    }
+    const bool done = RunStatus::is_terminal(status);
     if (show_output) {
-      const auto log = pick_log(artifacts);
       if (!log.empty() && log != followed) {
-        if (!followed.empty()) offset = pump(artifacts / followed, offset, out);
+        if (!followed.empty()) offset = pump(artifacts / followed, offset, out, true);
         followed = log;
         offset = 0;
-        out << "\nStreaming " << log << "\n"
-            << std::string(log.size() + 10, '=') << "\n\n";
+        out << "\nStreaming " << log << "\n" << std::string(log.size() + 10, '=') << "\n\n";
       }
-      if (!followed.empty()) offset = pump(artifacts / followed, offset, out);
+      if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done);
     }
     if (done) break;
-    std::this_thread::sleep_for(kPollInterval);
+    real_clock().sleep_for(kLogPoll);
   }
   const auto details = get_details();
   if (show_output) {

@@ -1,6 +1,9 @@
 #include "launch/launcher.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,58 @@ namespace amlemu::launch {
 namespace bp = boost::process;
 
 namespace {
+
+// Runs in the child between fork and exec: only system calls, no allocation.
+void write_all(int fd, const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  while (n > 0) {
+    const ssize_t w = ::write(fd, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+bool enter_mount_namespace(uid_t uid, gid_t gid, const char* uid_map, const char* gid_map) {
+  if (::unshare(CLONE_NEWNS) != 0) {
+    // Not privileged: a user namespace lets us mount anyway.
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
+    (void)uid;
+    (void)gid;
+    int fd = ::open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      write_all(fd, "deny");
+      ::close(fd);
+    }
+    fd = ::open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    write_all(fd, uid_map);
+    ::close(fd);
+    fd = ::open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    write_all(fd, gid_map);
+    ::close(fd);
+  }
+  return ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+}
+
+void bind_read_only(const std::vector<std::pair<std::string, std::string>>& binds, bool ns_ok) {
+  for (const auto& [source, target] : binds) {
+    if (ns_ok && ::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0) {
+      if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0) {
+        continue;
+      }
+      ::umount2(target.c_str(), MNT_DETACH);
+    }
+    ::rmdir(target.c_str());
+    if (::symlink(source.c_str(), target.c_str()) == 0) {
+      write_all(2, "amlemu: read-only mounts are not available here; ");
+      write_all(2, target.c_str());
+      write_all(2, " is a writable link to the datastore\n");
+    }
+  }
+}
 
 class LocalProcess : public Process {
  public:
@@ -53,14 +108,23 @@ class LocalLauncher : public Launcher {
     FILE* out = std::fopen(spec.output_file.c_str(), "a");
     if (!out) throw std::runtime_error("cannot open " + spec.output_file.string());
     const pid_t parent = ::getpid();
+    const uid_t uid = ::getuid();
+    const gid_t gid = ::getgid();
+    const std::string uid_map = "0 " + std::to_string(uid) + " 1";
+    const std::string gid_map = "0 " + std::to_string(gid) + " 1";
+    const auto& binds = spec.read_only_binds;
     std::error_code ec;
     bp::child child(
         bp::exe = spec.program.string(), bp::args = spec.args, bp::start_dir = spec.cwd.string(),
         env, bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec,
-        bp::extend::on_exec_setup = [parent](auto&) {
+        bp::extend::on_exec_setup = [&](auto&) {
           ::setpgid(0, 0);
           ::prctl(PR_SET_PDEATHSIG, SIGKILL);
           if (::getppid() != parent) ::_exit(137);  // the parent died before prctl took hold
+          if (!binds.empty()) {
+            bind_read_only(binds,
+                           enter_mount_namespace(uid, gid, uid_map.c_str(), gid_map.c_str()));
+          }
         });
     std::fclose(out);
     if (ec) {

@@ -18,6 +18,10 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;  // the whole environment of the child
   std::filesystem::path cwd;
   std::filesystem::path output_file;  // stdout and stderr, appended
+  /// Folders made visible read-only at `target` (an existing empty folder) in a private mount
+  /// namespace of the child. Where namespaces are not allowed, `target` becomes a symlink to
+  /// `source` and the child prints a warning on stderr.
+  std::vector<std::pair<std::string, std::string>> read_only_binds;
 };
 
 class Process {

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   try {
     const auto ws = amlemu::Workspace::open_state_dir(state_dir);
     auto launcher = amlemu::launch::make_local_launcher();
-    return amlemu::launch::supervise(ws, run_id, *launcher, g_cancel);
+    return amlemu::launch::supervise(ws, run_id, *launcher, amlemu::real_clock(), g_cancel);
   } catch (const std::exception& e) {
     std::cerr << "amlemu-runner: " << e.what() << "\n";
     try {

@@ -96,10 +96,6 @@ void validate(const Workspace& ws, const Estimator& e) {
         "distributed_training: distributed runs (node_count or process_count_per_node above 1, "
         "mpi, tensorflow or pytorch) are not supported yet by this version of amlemu");
   }
-  if (!e.conda_packages.empty()) {
-    throw UserErrorException("conda_packages: conda environments are not supported yet; use "
-                             "pip_packages or user_managed");
-  }
   for (const auto& [key, value] : e.script_params) {
     if (const auto* ref = std::get_if<DataReference>(&value)) {
       try {
@@ -125,19 +121,22 @@ Experiment::Experiment(const Workspace& ws, const std::string& name) : ws_(ws), 
 
 Run Experiment::submit(const Estimator& estimator) const {
   validate(ws_, estimator);
-  submission::check_snapshot(estimator.source_directory, {});
+  // The snapshot is stored once per content (and checked against the limits) before anything
+  // about the run is written; a stored snapshot that no run uses is harmless and reusable.
+  const std::string snapshot_id = submission::store_snapshot(
+      estimator.source_directory, layout::snapshots(ws_.state_dir()), {});
   const auto now = std::chrono::system_clock::now();
   const std::string run_id = make_run_id(name_, epoch_seconds(now));
   const auto run_dir = layout::run_dir(ws_.state_dir(), run_id);
   try {
-    submission::take_snapshot(estimator.source_directory, layout::snapshot(ws_.state_dir(), run_id));
     stdfs::create_directories(layout::artifacts(ws_.state_dir(), run_id) / layout::kLogsDir);
     history::RunRecord rec;
     rec.run_id = run_id;
     rec.experiment_name = name_;
     rec.target = estimator.compute_target;
     rec.definition = run_definition(estimator, estimator.compute_target);
-    rec.properties = {{"ContentSnapshotId", new_guid()},
+    rec.definition["snapshotId"] = snapshot_id;
+    rec.properties = {{"ContentSnapshotId", snapshot_id},
                       {"ProcessInfoFile", "azureml-logs/process_info.json"},
                       {"ProcessStatusFile", "azureml-logs/process_status.json"},
                       {"azureml.runsource", "experiment"}};

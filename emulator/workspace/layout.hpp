@@ -3,10 +3,12 @@
 //   <AMLEMU_HOME>/workspaces/<subscription>/<resource group>/<workspace>/
 //     workspace.db                   run history, compute targets, model registry (SQLite, WAL)
 //     datastores/<datastore>/        the files of each datastore
-//     runs/<run id>/snapshot/        the source directory as submitted
 //     runs/<run id>/artifacts/       run history files: azureml-logs/, logs/, outputs/
 //     runs/<run id>/node/            the node's working area while the run is live
 //     runs/<run id>/supervisor.log   what the detached supervisor itself printed
+//     snapshots/<id>/                source directories as submitted, stored once per content
+//     environments/<id>/             built environments (virtual environments), one per spec
+//     environments/<id>.lock         held while an environment is built
 //     models/<name>/<version>/       registered model files
 //     models/.staging/               registrations in flight (never visible as a version)
 #pragma once
@@ -30,9 +32,6 @@ inline stdfs::path datastore(const stdfs::path& ws, const std::string& name) {
 inline stdfs::path run_dir(const stdfs::path& ws, const std::string& run_id) {
   return ws / "runs" / run_id;
 }
-inline stdfs::path snapshot(const stdfs::path& ws, const std::string& run_id) {
-  return run_dir(ws, run_id) / "snapshot";
-}
 inline stdfs::path artifacts(const stdfs::path& ws, const std::string& run_id) {
   return run_dir(ws, run_id) / "artifacts";
 }
@@ -42,6 +41,8 @@ inline stdfs::path node_dir(const stdfs::path& ws, const std::string& run_id) {
 inline stdfs::path supervisor_log(const stdfs::path& ws, const std::string& run_id) {
   return run_dir(ws, run_id) / "supervisor.log";
 }
+inline stdfs::path snapshots(const stdfs::path& ws) { return ws / "snapshots"; }
+inline stdfs::path environments(const stdfs::path& ws) { return ws / "environments"; }
 inline stdfs::path models(const stdfs::path& ws) { return ws / "models"; }
 inline stdfs::path model_version(const stdfs::path& ws, const std::string& name, int version) {
   return models(ws) / name / std::to_string(version);

@@ -3,6 +3,7 @@
 
 #include "amlemu/compute.hpp"
 #include "amlemu/datastore.hpp"
+#include "amlemu/environment.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/estimator.hpp"
 #include "amlemu/experiment.hpp"

@@ -160,3 +160,122 @@ TEST_CASE("download_file copies one run file to a path or into a folder", "[hist
   CHECK(run.download_files("outputs/", t.work() / "flat", false) == 1);
   CHECK(std::filesystem::exists(t.work() / "flat" / "m.txt"));
 }
+
+TEST_CASE("get_metrics: log_row once gives values, several rows give lists with nulls for gaps",
+          "[history][metrics]") {
+  const std::vector<MetricRow> rows = {
+      {"one", "row", {{"epoch", 1}, {"acc", 0.5}}},
+      {"rows", "row", {{"epoch", 1}, {"acc", 0.5}}},
+      {"rows", "row", {{"epoch", 2}, {"acc", 0.75}}},
+      {"rows", "row", {{"epoch", 3}, {"note", "late"}}},
+      {"empty_row", "row", json::object()}};
+  const auto m = history::shape_metrics(rows);
+  CHECK(m["one"] == json({{"epoch", 1}, {"acc", 0.5}}));
+  CHECK(m["rows"] == json({{"epoch", {1, 2, 3}},
+                           {"acc", {0.5, 0.75, nullptr}},
+                           {"note", {nullptr, nullptr, "late"}}}));
+  CHECK(m["empty_row"] == json::object());
+}
+
+TEST_CASE("get_metrics: log_table gives its columns, one row its values, and rows and tables merge",
+          "[history][metrics]") {
+  const std::vector<MetricRow> rows = {
+      {"table", "table", {{"x", {1, 2, 3}}, {"y", {0.5, 0.25, 0.125}}}},
+      {"single", "table", {{"x", json::array({1})}, {"y", json::array({"a"})}}},
+      {"no_rows", "table", {{"x", json::array()}}},
+      {"grown", "row", {{"x", 0}}},
+      {"grown", "table", {{"x", {1, 2}}, {"y", {10, 20}}}},
+      {"grown", "row", {{"y", 30}}},
+      {"two_tables", "table", {{"x", json::array({1})}}},
+      {"two_tables", "table", {{"x", json::array({2})}}}};
+  const auto m = history::shape_metrics(rows);
+  CHECK(m["table"] == json({{"x", {1, 2, 3}}, {"y", {0.5, 0.25, 0.125}}}));
+  CHECK(m["single"] == json({{"x", 1}, {"y", "a"}}));
+  CHECK(m["no_rows"] == json({{"x", json::array()}}));
+  CHECK(m["grown"] == json({{"x", {0, 1, 2, nullptr}}, {"y", {nullptr, 10, 20, 30}}}));
+  CHECK(m["two_tables"] == json({{"x", {1, 2}}}));
+}
+
+TEST_CASE("get_metrics: an image is its aml:// address, several images a list", "[history][metrics]") {
+  const std::string a = "aml://artifactId/ExperimentRun/dcid.exp_1_aaaaaaaa/outputs/roc.png";
+  const std::string b = "aml://artifactId/ExperimentRun/dcid.exp_1_aaaaaaaa/plot_1700000000.png";
+  const auto m = history::shape_metrics({{"roc", "image", a}, {"plot", "image", a}, {"plot", "image", b}});
+  CHECK(m["roc"] == a);
+  CHECK(m["plot"] == json::array({a, b}));
+}
+
+TEST_CASE("get_metrics: log_list calls concatenate and an empty list stays a list",
+          "[history][metrics]") {
+  const auto m = history::shape_metrics({{"two", "list", {1, 2}},
+                                         {"two", "list", {3}},
+                                         {"single", "list", json::array({7})},
+                                         {"empty", "list", json::array()}});
+  CHECK(m["two"] == json({1, 2, 3}));
+  CHECK(m["single"] == json::array({7}));
+  CHECK(m["empty"] == json::array());
+}
+
+TEST_CASE("get_metrics: the kind first logged under a name wins, others are ignored",
+          "[history][metrics]") {
+  const auto m = history::shape_metrics({{"a", "scalar", 1},
+                                         {"a", "list", {2, 3}},
+                                         {"b", "list", json::array({1})},
+                                         {"b", "scalar", 2},
+                                         {"c", "row", {{"x", 1}}},
+                                         {"c", "scalar", 5},
+                                         {"c", "image", "aml://artifactId/x"},
+                                         {"d", "image", "aml://artifactId/x"},
+                                         {"d", "scalar", 1},
+                                         {"e", "scalar", 1},
+                                         {"e", "scalar", 2},
+                                         {"e", "table", {{"x", json::array({1})}}}});
+  CHECK(m["a"] == 1);
+  CHECK(m["b"] == json::array({1}));
+  CHECK(m["c"] == json({{"x", 1}}));
+  CHECK(m["d"] == "aml://artifactId/x");
+  CHECK(m["e"] == json({1, 2}));
+}
+
+TEST_CASE("get_metrics: non-finite floats stored as markers are shown as strings",
+          "[history][metrics]") {
+  const json nan = {{"$float", "NaN"}};
+  const json inf = {{"$float", "Infinity"}};
+  const auto m = history::shape_metrics({{"loss", "scalar", nan},
+                                         {"losses", "scalar", 1.5},
+                                         {"losses", "scalar", {{"$float", "-Infinity"}}},
+                                         {"list", "list", {1, nan}},
+                                         {"table", "table", {{"x", {inf, 2}}}},
+                                         {"row", "row", {{"x", nan}}},
+                                         {"object", "scalar", {{"$float", "NaN"}, {"other", 1}}}});
+  CHECK(m["loss"] == "NaN");
+  CHECK(m["losses"] == json({1.5, "-Infinity"}));
+  CHECK(m["list"] == json({1, "NaN"}));
+  CHECK(m["table"] == json({{"x", {"Infinity", 2}}}));
+  CHECK(m["row"] == json({{"x", "NaN"}}));
+  CHECK(m["object"] == json({{"$float", "NaN"}, {"other", 1}}));  // not a marker: as stored
+}
+
+TEST_CASE("metrics of every kind stored in SQLite come back shaped", "[history][metrics]") {
+  TempHome t;
+  auto ws = Workspace::create("hist", "s", "r");
+  RunStore store(ws.impl().db);
+  const std::string id = "exp_7_ffffffff";
+  store.insert_run(record(id), "2026-01-01T00:00:00.000Z");
+  store.log_metric(id, "acc", "scalar", 0.5, "t");
+  store.log_metric(id, "losses", "list", {3, 2}, "t");
+  store.log_metric(id, "roc", "row", {{"fpr", 0.1}, {"tpr", 0.8}}, "t");
+  store.log_metric(id, "roc", "row", {{"fpr", 0.2}, {"tpr", 0.9}}, "t");
+  store.log_metric(id, "table", "table", {{"x", {1, 2}}}, "t");
+  store.log_metric(id, "img", "image", "aml://artifactId/ExperimentRun/dcid." + id + "/a.png", "t");
+  store.log_metric(id, "big", "scalar", json::parse("18446744073709551615"), "t");
+  const Run run(ws, id);
+  CHECK(run.get_metrics() ==
+        json({{"acc", 0.5},
+              {"losses", {3, 2}},
+              {"roc", {{"fpr", {0.1, 0.2}}, {"tpr", {0.8, 0.9}}}},
+              {"table", {{"x", {1, 2}}}},
+              {"img", "aml://artifactId/ExperimentRun/dcid." + id + "/a.png"},
+              {"big", UINT64_MAX}}));
+  CHECK(run.get_metrics(std::string("roc")) ==
+        json({{"roc", {{"fpr", {0.1, 0.2}}, {"tpr", {0.8, 0.9}}}}}));
+}

@@ -1,6 +1,8 @@
 // Room: launch. The supervisor's pure logic: argument substitution and error objects.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include "launch/supervisor.hpp"
 
 using namespace amlemu::launch;
@@ -37,5 +39,217 @@ TEST_CASE("exits without a traceback report the code or the signal", "[launch]")
   CHECK(user_program_error("done\n", 3)["error"]["message"] ==
         "User program failed with exit code 3");
   CHECK(user_program_error("", 137)["error"]["message"] ==
-        "User program was killed by signal 9");
+        "User program was killed by signal 9 (Killed)");
+}
+
+// ---- The supervisor's state machine, with a fake clock and fake processes. ----
+
+#include <signal.h>
+
+#include <functional>
+
+#include "amlemu/run.hpp"
+#include "common/fs.hpp"
+#include "history/run_store.hpp"
+#include "submission/snapshot.hpp"
+#include "support/temp_home.hpp"
+#include "workspace/layout.hpp"
+#include "workspace/workspace_impl.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using amlemu::Clock;
+
+class FakeClock : public Clock {
+ public:
+  TimePoint now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds d) override {
+    now_ += d;
+    if (on_sleep) on_sleep(elapsed());
+  }
+  std::chrono::milliseconds elapsed() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now_ - TimePoint{});
+  }
+  std::function<void(std::chrono::milliseconds)> on_sleep;
+
+ private:
+  TimePoint now_{};
+};
+
+struct Signal {
+  int sig;
+  std::chrono::milliseconds at;
+};
+
+class FakeProcess : public Process {
+ public:
+  FakeProcess(FakeClock& clock, std::optional<std::chrono::milliseconds> exit_at, int code,
+              bool exits_on_term, std::vector<Signal>& signals)
+      : clock_(clock), exit_at_(exit_at), code_(code), exits_on_term_(exits_on_term),
+        signals_(signals) {}
+  int pid() const override { return 4242; }
+  std::optional<int> poll() override {
+    if (killed_) return killed_;
+    if (exit_at_ && clock_.elapsed() >= *exit_at_) return code_;
+    return std::nullopt;
+  }
+  void signal_group(int sig) override {
+    signals_.push_back({sig, clock_.elapsed()});
+    if (sig == SIGKILL || (sig == SIGTERM && exits_on_term_)) killed_ = 128 + sig;
+  }
+
+ private:
+  FakeClock& clock_;
+  std::optional<std::chrono::milliseconds> exit_at_;
+  int code_;
+  bool exits_on_term_;
+  std::optional<int> killed_;
+  std::vector<Signal>& signals_;
+};
+
+class FakeLauncher : public Launcher {
+ public:
+  FakeLauncher(FakeClock& clock, std::optional<std::chrono::milliseconds> exit_at, int code,
+               bool exits_on_term = true)
+      : clock_(clock), exit_at_(exit_at), code_(code), exits_on_term_(exits_on_term) {}
+  std::unique_ptr<Process> start(const ProcessSpec& spec) override {
+    started.push_back(spec);
+    files_at_start = amlemu::fs::list_files(spec.cwd);
+    return std::make_unique<FakeProcess>(clock_, exit_at_, code_, exits_on_term_, signals);
+  }
+  std::vector<ProcessSpec> started;
+  std::vector<std::string> files_at_start;
+  std::vector<Signal> signals;
+
+ private:
+  FakeClock& clock_;
+  std::optional<std::chrono::milliseconds> exit_at_;
+  int code_;
+  bool exits_on_term_;
+};
+
+struct RunFixture {
+  amlemu::testing::TempHome t;
+  amlemu::Workspace ws = amlemu::Workspace::create("sup", "s", "r");
+  std::string run_id = "exp_1_0000abcd";
+
+  explicit RunFixture(int max_seconds = 3600) {
+    amlemu::testing::TempHome::write(t.work() / "src" / "train.py", "print('hi')\n");
+    const auto snapshot = amlemu::submission::store_snapshot(
+        t.work() / "src", amlemu::layout::snapshots(ws.state_dir()), {});
+    amlemu::history::RunRecord rec;
+    rec.run_id = run_id;
+    rec.experiment_name = "exp";
+    rec.target = "local";
+    rec.definition = {{"script", "train.py"},
+                      {"arguments", {"--lr", "0.1"}},
+                      {"snapshotId", snapshot},
+                      {"maxRunDurationSeconds", max_seconds},
+                      {"environment", {{"python", {{"userManagedDependencies", true}}}}}};
+    amlemu::history::RunStore(ws.impl().db).insert_run(rec, amlemu::now_iso());
+  }
+  std::vector<std::string> statuses() {
+    std::vector<std::string> out;
+    for (const auto& s : amlemu::Run(ws, run_id).get_status_history()) out.push_back(s.status);
+    return out;
+  }
+  nlohmann::json details() { return amlemu::Run(ws, run_id).get_details(); }
+};
+
+const StopPolicy kPolicy{5000ms, 20ms, 1000ms};
+
+}  // namespace
+
+TEST_CASE("a script that exits 0 walks every status to Completed", "[launch][supervisor]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, 200ms, 0);
+  const bool cancel = false;
+  CHECK(supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy) == 0);
+  CHECK(f.statuses() == std::vector<std::string>{"NotStarted", "Starting", "Preparing", "Queued",
+                                                 "Running", "Finalizing", "Completed"});
+  REQUIRE(launcher.started.size() == 1);
+  const auto& spec = launcher.started[0];
+  CHECK(spec.args == std::vector<std::string>{"train.py", "--lr", "0.1"});
+  CHECK(spec.env.at("AZUREML_RUN_ID") == f.run_id);
+  CHECK(spec.env.at("AZUREML_ARM_PROJECT_NAME") == "exp");
+  CHECK(launcher.files_at_start == std::vector<std::string>{"train.py"});  // the snapshot
+  CHECK(launcher.signals.size() == 1);  // only the clean-up SIGKILL of leftovers
+  CHECK(launcher.signals[0].sig == SIGKILL);
+  CHECK_FALSE(std::filesystem::exists(spec.cwd));  // the node's working area is gone
+}
+
+TEST_CASE("a non-zero exit is Failed with its exit code", "[launch][supervisor]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, 50ms, 3);
+  const bool cancel = false;
+  supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
+  const auto d = f.details();
+  CHECK(d["status"] == "Failed");
+  CHECK(d["error"]["error"]["message"] == "User program failed with exit code 3");
+  CHECK(d["error"]["error"]["exitCode"] == 3);
+}
+
+TEST_CASE("the time limit stops the script: SIGTERM, grace period, SIGKILL, Canceled",
+          "[launch][supervisor]") {
+  RunFixture f(10);
+  FakeClock clock;
+  FakeLauncher launcher(clock, std::nullopt, 0, /*exits_on_term=*/false);
+  const bool cancel = false;
+  supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
+  REQUIRE(launcher.signals.size() >= 2);
+  CHECK(launcher.signals[0].sig == SIGTERM);
+  CHECK(launcher.signals[0].at >= 10000ms);
+  CHECK(launcher.signals[0].at < 10100ms);
+  CHECK(launcher.signals[1].sig == SIGKILL);
+  CHECK(launcher.signals[1].at - launcher.signals[0].at >= 5000ms);
+  CHECK(launcher.signals[1].at - launcher.signals[0].at < 5100ms);
+  const auto s = f.statuses();
+  CHECK(s[s.size() - 2] == "CancelRequested");
+  CHECK(s.back() == "Canceled");
+  CHECK(f.details()["error"]["error"]["message"] ==
+        "The run exceeded max_run_duration_seconds (10 s) and was canceled");
+}
+
+TEST_CASE("a cancel request ends the script within the grace period", "[launch][supervisor]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, std::nullopt, 0, /*exits_on_term=*/true);
+  bool cancel = false;
+  clock.on_sleep = [&](std::chrono::milliseconds t) {
+    if (t >= 3000ms && !cancel) {
+      amlemu::history::RunStore(f.ws.impl().db)
+          .set_status(f.run_id, "CancelRequested", amlemu::now_iso());
+      cancel = true;
+    }
+  };
+  supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
+  REQUIRE_FALSE(launcher.signals.empty());
+  CHECK(launcher.signals[0].sig == SIGTERM);
+  CHECK(launcher.signals[0].at >= 3000ms);
+  CHECK(std::none_of(launcher.signals.begin(), launcher.signals.end() - 1,
+                     [](const Signal& s) { return s.sig == SIGKILL; }));
+  const auto s = f.statuses();
+  CHECK(s[s.size() - 2] == "CancelRequested");
+  CHECK(s.back() == "Canceled");
+}
+
+TEST_CASE("a cancel before launch never starts the script", "[launch][supervisor]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, 10ms, 0);
+  const bool cancel = true;
+  supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
+  CHECK(launcher.started.empty());
+  CHECK(f.statuses().back() == "Canceled");
+}
+
+TEST_CASE("node ids have the service's shape and are stable", "[launch]") {
+  const auto a = node_id("ws", "gpucluster", 0);
+  CHECK(std::regex_match(a, std::regex("tvmps_[0-9a-f]{64}_d")));
+  CHECK(a == node_id("ws", "gpucluster", 0));
+  CHECK(a != node_id("ws", "gpucluster", 1));
+  CHECK(node_id("ws", "gpucluster", 0, false).substr(70) == "_p");
 }

@@ -1,0 +1,212 @@
+// End to end: the run engine's stages with real processes: environments built once, the log
+// layout, streaming, live logs, read-only mounts, crashes.
+#include <catch2/catch.hpp>
+#include <regex>
+#include <thread>
+
+#include "e2e/cli.hpp"
+
+using namespace amlemu::testing;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+std::string spec(const TempHome& t, const std::string& name, json body) {
+  json doc = {{"experiment_name", "engine"}, {"source_directory", AMLEMU_TEST_SCRIPTS}};
+  doc.update(body);
+  TempHome::write(t.work() / name, doc.dump(2));
+  return name;
+}
+
+void set_up(const TempHome& t) {
+  t.write_config("engine-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  TempHome::write(t.work() / "data" / "numbers.txt", "1\n2\n3\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
+  REQUIRE(cli(t, {"compute", "create", "--name", "cpu-cluster", "--size", "STANDARD_D2_V2",
+                  "--max-instances", "2"}).code == 0);
+}
+
+std::string run_id_of(const CliResult& r) { return r.out.substr(7, r.out.find('\n') - 7); }
+
+std::vector<std::string> files_of(const TempHome& t, const std::string& run_id) {
+  std::vector<std::string> out;
+  const auto d = cli(t, {"job", "show", "--name", run_id}).json();
+  for (const auto& [name, path] : d["logFiles"].items()) out.push_back(name);
+  return out;
+}
+
+std::string log_text(const TempHome& t, const std::string& run_id, const std::string& prefix) {
+  const auto d = cli(t, {"job", "show", "--name", run_id}).json();
+  for (const auto& [name, path] : d["logFiles"].items()) {
+    if (name.rfind(prefix, 0) == 0) return amlemu::fs::read_file(path.get<std::string>());
+  }
+  return "";
+}
+
+bool has_build_log(const TempHome& t, const std::string& run_id) {
+  const auto f = files_of(t, run_id);
+  return std::find(f.begin(), f.end(), "azureml-logs/20_image_build_log.txt") != f.end();
+}
+
+json numpy_env(const std::string& marker) {
+  return {{"entry_script", "slow_ok.py"},
+          {"pip_packages", {"numpy"}},
+          {"environment_variables", {{"MARKER", marker}}}};
+}
+
+}  // namespace
+
+TEST_CASE("a run's azureml-logs follow the service's layout", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "ok.json", {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})});
+  REQUIRE(r.code == 0);
+  const auto files = files_of(t, run_id_of(r));
+  const std::regex node_log(R"(azureml-logs/(55_azureml-execution|65_job_prep|75_job_post)-tvmps_[0-9a-f]{64}_d\.txt)");
+  CHECK(std::count_if(files.begin(), files.end(),
+                      [&](const std::string& f) { return std::regex_match(f, node_log); }) == 3);
+  for (const char* f : {"azureml-logs/70_driver_log.txt", "azureml-logs/process_info.json",
+                        "azureml-logs/process_status.json"}) {
+    CHECK(std::find(files.begin(), files.end(), f) != files.end());
+  }
+  const auto driver = log_text(t, run_id_of(r), "azureml-logs/70_driver_log.txt");
+  CHECK(std::regex_search(driver, std::regex(R"(\[\d{4}-\d\d-\d\dT[\d:.]+\] The experiment completed successfully\. Finalizing run\.\.\.\n$)")));
+  const auto exec = log_text(t, run_id_of(r), "azureml-logs/55_");
+  CHECK_THAT(exec, Contains("IsDedicatedCompute == True, won't poll for Low Pri Preemption"));
+  CHECK_THAT(exec, Contains("The vmsize standard_d2_v2 is not a GPU VM"));
+  CHECK_THAT(log_text(t, run_id_of(r), "azureml-logs/75_"), Contains("Uploaded 1 files from ./outputs"));
+  const auto status = json::parse(log_text(t, run_id_of(r), "azureml-logs/process_status.json"));
+  CHECK(status["processes"][0]["exitCode"] == 0);
+}
+
+TEST_CASE("an environment is built once, reused, listed and removable", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto first = cli(t, {"job", "create", "--stream", "--file", spec(t, "a.json", numpy_env("cache"))});
+  REQUIRE(first.code == 0);
+  CHECK(has_build_log(t, run_id_of(first)));
+  CHECK_THAT(log_text(t, run_id_of(first), "azureml-logs/20_"), Contains("Requirement already satisfied: numpy"));
+  CHECK_THAT(log_text(t, run_id_of(first), "azureml-logs/55_"), Contains(" built in "));
+
+  const auto second = cli(t, {"job", "create", "--stream", "--file", spec(t, "a.json", numpy_env("cache"))});
+  REQUIRE(second.code == 0);
+  CHECK_FALSE(has_build_log(t, run_id_of(second)));
+  CHECK_THAT(log_text(t, run_id_of(second), "azureml-logs/55_"), Contains("found in the cache, reused in"));
+
+  const auto envs = cli(t, {"environment", "list", "-o", "json"}).json();
+  REQUIRE(envs.size() == 1);
+  CHECK(envs[0]["sizeBytes"].get<long long>() > 0);
+  CHECK(envs[0]["specification"]["pipPackages"] == json::array({"numpy"}));
+  CHECK_FALSE(envs[0]["lastUsedTime"].get<std::string>().empty());
+  const std::string id = envs[0]["name"];
+  CHECK(std::regex_match(id, std::regex("env-[0-9a-f]{20}")));
+
+  REQUIRE(cli(t, {"environment", "delete", "--name", id}).code == 0);
+  CHECK(cli(t, {"environment", "list"}).json().empty());
+  const auto third = cli(t, {"job", "create", "--stream", "--file", spec(t, "a.json", numpy_env("cache"))});
+  CHECK(has_build_log(t, run_id_of(third)));
+  CHECK(cli(t, {"environment", "delete", "--name", "env-nosuch"}).code == 1);
+}
+
+TEST_CASE("two runs that need the same new environment build it once", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto a = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "a.json", numpy_env("concurrent"))});
+  const auto b = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "b.json", numpy_env("concurrent"))});
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  const std::string ra = a.json()["name"], rb = b.json()["name"];
+  CHECK(wait_terminal(t, ra)["status"] == "Completed");
+  CHECK(wait_terminal(t, rb)["status"] == "Completed");
+  CHECK(has_build_log(t, ra) + has_build_log(t, rb) == 1);
+  CHECK(cli(t, {"environment", "list"}).json().size() == 1);
+}
+
+TEST_CASE("user_managed runs on the interpreter as it is, without a build", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "u.json", {{"entry_script", "slow_ok.py"}, {"user_managed", true}})});
+  REQUIRE(r.code == 0);
+  CHECK_FALSE(has_build_log(t, run_id_of(r)));
+  CHECK_THAT(log_text(t, run_id_of(r), "azureml-logs/55_"), Contains("user_managed_dependencies"));
+  CHECK(cli(t, {"environment", "list"}).json().empty());
+}
+
+TEST_CASE("conda_packages without conda is a clear error, not a silent skip", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "c.json", {{"entry_script", "slow_ok.py"}, {"conda_packages", {"scipy"}}})});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Contains("conda_packages need conda, and no conda executable was found on PATH"));
+}
+
+TEST_CASE("job stream attaches to a finished run and to a running one", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto go = t.work() / "go";
+  const auto r = cli(t, {"job", "create", "-o", "json", "--file",
+                         spec(t, "l.json", {{"entry_script", "engine_logs.py"},
+                                            {"script_params", {{"--go-file", go.string()}}}})});
+  REQUIRE(r.code == 0);
+  const std::string run_id = r.json()["name"];
+
+  // ./logs reaches run history while the script is still running.
+  bool seen_live = false;
+  for (int i = 0; i < 100 && !seen_live; ++i) {
+    const auto d = cli(t, {"job", "download", "--name", run_id, "--download-path", "live", "--prefix", "logs/"});
+    seen_live = stdfs::exists(t.work() / "live" / "logs" / "progress.txt");
+    if (!seen_live) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(seen_live);
+  CHECK(cli(t, {"job", "show", "--name", run_id}).json()["status"] == "Running");
+
+  // Attach while it runs: the stream shows what was printed before and after attaching.
+  namespace bp = boost::process;
+  const auto out_file = t.work() / "stream.out";
+  bp::child streamer(bp::exe = AMLEMU_CLI, bp::args = {"job", "stream", "--name", run_id},
+                     bp::start_dir = t.work().string(), bp::std_out > out_file.string(),
+                     bp::std_err > bp::null);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  TempHome::write(go, "go");
+  streamer.wait();
+  const auto live = amlemu::fs::read_file(out_file);
+  CHECK(streamer.exit_code() == 0);
+  CHECK_THAT(live, Contains("progress written") && Contains("go file seen, finishing") &&
+                       Contains("Execution Summary"));
+
+  const auto again = cli(t, {"job", "stream", "--name", run_id});
+  CHECK(again.code == 0);
+  CHECK_THAT(again.out, Contains("Streaming azureml-logs/70_driver_log.txt") &&
+                            Contains("progress written") && Contains("go file seen, finishing"));
+}
+
+TEST_CASE("a mounted datastore is read-only to the script", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "ro.json", {{"entry_script", "readonly_mount.py"},
+                                             {"script_params", {{"--data-folder", {{"datastore", "workspaceblobstore"}, {"path_on_datastore", "nums"}}}}}})});
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("read 3 numbers") && Contains("read-only ok"));
+  const auto ws_dir = t.home() / "workspaces" / "sub-1" / "rg-1" / "engine-ws";
+  CHECK_FALSE(stdfs::exists(ws_dir / "datastores" / "workspaceblobstore" / "nums" / "written-by-run.txt"));
+}
+
+TEST_CASE("a script killed by a signal fails with the signal and its last lines", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file", spec(t, "k.json", {{"entry_script", "kill_self.py"}})});
+  CHECK(r.code == 1);
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK(show["error"]["error"]["message"] == "User program was killed by signal 9 (Killed)");
+  CHECK(show["error"]["error"]["exitCode"] == 137);
+  CHECK_THAT(show["error"]["error"]["details"][0]["message"].get<std::string>(),
+             Contains("line 2\nabout to die\n"));
+}
