@@ -17,10 +17,10 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-// The log grows on disk; checking its size is cheap, so it is checked often (a line the script
-// prints shows within tens of milliseconds). The status needs a database read: less often.
+// The log's size and the run's status (one primary-key read) are checked every 20 ms, so a line
+// the script prints shows within tens of milliseconds; the log folder is listed less often.
 constexpr auto kLogPoll = std::chrono::milliseconds(20);
-constexpr int kStatusEvery = 5;
+constexpr int kLogListEvery = 5;
 
 // The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order.
 // Post-processing logs (75_ and up) are not followed: the SDK stops streaming once the driver
@@ -74,13 +74,12 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   std::streamoff offset = 0;
   std::string status;
   for (int tick = 0;; ++tick) {
+    const auto s = store.status(id_);
+    if (!s) throw NotFoundException("Run '" + id_ + "' not found");
+    status = *s;
+    const bool done_now = RunStatus::is_terminal(status);
     std::string log = followed;
-    if (tick % kStatusEvery == 0) {
-      const auto s = store.status(id_);
-      if (!s) throw NotFoundException("Run '" + id_ + "' not found");
-      status = *s;
-      if (show_output) log = pick_log(artifacts);
-    }
+    if (show_output && (tick % kLogListEvery == 0 || done_now)) log = pick_log(artifacts);
     const bool done = RunStatus::is_terminal(status);
     if (show_output) {
       if (!log.empty() && log != followed) {

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Run overhead: a trivial script submitted with `amlemu job create --stream` against the same
+script run bare, alternating, median of N. Also the time from `job create` to the script's first
+line on the console, and where the run's time goes by status.
+
+    python3 bench/run_overhead.py [--runs N] [--write docs/benchmarks.md]
+
+Needs a build (scripts/build.sh). Uses a temporary AMLEMU_HOME; prints a Markdown table.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = os.path.join(ROOT, "build", "bin", "amlemu")
+SCRIPT = os.path.join(ROOT, "bench", "trivial.py")
+
+
+def first_line_time(text):
+    for line in text.splitlines():
+        if line.startswith("first line "):
+            return float(line.split()[2])
+    raise RuntimeError("no first line in output:\n" + text)
+
+
+def parse_iso(ts):
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d cores, Linux %s, Python %s" % (model, os.cpu_count(), platform.release(),
+                                                  platform.python_version())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--write", help="Markdown file whose run-overhead section to replace")
+    args = parser.parse_args()
+    if not os.path.exists(CLI):
+        sys.exit("build first: scripts/build.sh")
+
+    work = tempfile.mkdtemp(prefix="amlemu-bench-")
+    env = dict(os.environ, AMLEMU_HOME=os.path.join(work, "home"))
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump({"subscription_id": "bench", "resource_group": "bench", "workspace_name": "bench"}, f)
+    src = os.path.join(work, "src")
+    os.makedirs(src)
+    shutil.copy(SCRIPT, src)
+    with open(os.path.join(work, "job.json"), "w") as f:
+        json.dump({"experiment_name": "bench", "source_directory": "src", "entry_script": "trivial.py"}, f)
+
+    def amlemu(*argv):
+        return subprocess.run([CLI, *argv], cwd=work, env=env, capture_output=True, text=True, check=True)
+
+    amlemu("workspace", "create")
+    amlemu("job", "create", "--file", "job.json", "--stream")  # builds the environment once
+
+    bare_total, bare_first, emu_total, emu_first = [], [], [], []
+    stages = {}
+    for _ in range(args.runs):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True, check=True).stdout
+        bare_total.append(time.time() - t0)
+        bare_first.append(first_line_time(out) - t0)
+
+        t0 = time.time()
+        out = amlemu("job", "create", "--file", "job.json", "--stream").stdout
+        emu_total.append(time.time() - t0)
+        emu_first.append(first_line_time(out) - t0)
+        run_id = out.splitlines()[0].split()[1]
+        history = json.loads(amlemu("job", "show", "--name", run_id).stdout)["statusHistory"]
+        for a, b in zip(history, history[1:]):
+            stages.setdefault(a["status"], []).append(parse_iso(b["time"]) - parse_iso(a["time"]))
+
+    ms = lambda xs: statistics.median(xs) * 1000.0
+    rows = [
+        ("bare `python3 trivial.py`, whole run", ms(bare_total)),
+        ("`amlemu job create --stream`, whole run", ms(emu_total)),
+        ("added by amlemu, whole run", ms(emu_total) - ms(bare_total)),
+        ("bare, start to first line", ms(bare_first)),
+        ("`job create` to first line on the console", ms(emu_first)),
+    ]
+    lines = ["## Run overhead", "",
+             "Measured %s on %s; median of %d alternating runs of a trivial script "
+             "(`bench/run_overhead.py`)." % (datetime.date.today().isoformat(), machine(), args.runs),
+             "", "| measure | median ms |", "|---|---:|"]
+    lines += ["| %s | %.1f |" % (name, value) for name, value in rows]
+    lines += ["", "Where a run's time goes (median time spent in each status):", "",
+              "| status | median ms |", "|---|---:|"]
+    lines += ["| %s | %.1f |" % (status, ms(v)) for status, v in stages.items()]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        body = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
+        start = body.find("## Run overhead")
+        if start >= 0:
+            end = body.find("\n## ", start + 1)
+            body = body[:start] + text + (body[end + 1:] if end >= 0 else "")
+        else:
+            body = body.rstrip("\n") + "\n\n" + text
+        with open(args.write, "w") as f:
+            f.write(body)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
