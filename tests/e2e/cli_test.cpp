@@ -86,6 +86,10 @@ TEST_CASE("train, stream, inspect, download and register through the CLI", "[e2e
   CHECK(env["AZUREML_ARM_PROJECT_NAME"] == "e2e");
   CHECK(env["AZUREML_ARM_WORKSPACE_NAME"] == "e2e-ws");
   CHECK(env["EXAMPLE"] == "1");
+  for (const char* v : {"AZUREML_EXPERIMENT_ID", "AZUREML_WORKSPACE_ID", "AZUREML_ARM_SUBSCRIPTION",
+                        "AZUREML_ARM_RESOURCEGROUP", "AZUREML_RUN_TOKEN"}) {
+    CHECK_FALSE(env.value(v, "").empty());
+  }
   CHECK(env.contains("AZUREML_DATAREFERENCE_" + show["runDefinition"]["dataReferences"].begin().key()));
 
   cli(t, {"job", "download", "--name", run_id, "--download-path", "all"});

@@ -210,3 +210,30 @@ TEST_CASE("a script killed by a signal fails with the signal and its last lines"
   CHECK_THAT(show["error"]["error"]["details"][0]["message"].get<std::string>(),
              Contains("line 2\nabout to die\n"));
 }
+
+TEST_CASE("the snapshot honours .amlignore and is shared by runs of the same folder", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto src = t.work() / "src";
+  TempHome::write(src / ".amlignore", "big/\n*.tmp\n");
+  TempHome::write(src / "keep.txt", "keep\n");
+  TempHome::write(src / "scratch.tmp", "drop\n");
+  TempHome::write(src / "big" / "data.bin", "drop\n");
+  TempHome::write(src / "list.py",
+                  "import os\n"
+                  "print(sorted(os.path.relpath(os.path.join(d, f)) for d, _, fs in os.walk('.') "
+                  "for f in fs if not f.startswith(('outputs', 'logs'))))\n");
+  TempHome::write(t.work() / "ig.json",
+                  json({{"experiment_name", "engine"}, {"source_directory", "src"},
+                        {"entry_script", "list.py"}}).dump());
+  const auto a = cli(t, {"job", "create", "--stream", "--file", "ig.json"});
+  const auto b = cli(t, {"job", "create", "--stream", "--file", "ig.json"});
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK_THAT(a.out, Contains("['.amlignore', 'keep.txt', 'list.py']"));
+  const auto da = cli(t, {"job", "show", "--name", run_id_of(a)}).json();
+  const auto db = cli(t, {"job", "show", "--name", run_id_of(b)}).json();
+  CHECK(da["properties"]["ContentSnapshotId"] == db["properties"]["ContentSnapshotId"]);
+  CHECK(std::regex_match(da["properties"]["ContentSnapshotId"].get<std::string>(),
+                         std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")));
+}

@@ -188,8 +188,12 @@ class _SubmittedRun(Run):
         self._families = {}  # metric name -> family of its first kind, to warn about a mix
 
     def __repr__(self):
+        try:
+            status = self.get_status()
+        except Exception:  # a repr must not fail
+            status = "Unknown"
         return "Run(Experiment: %s,\nId: %s,\nType: azureml.scriptrun,\nStatus: %s)" % (
-            self.experiment.name, self.id, self.get_status())
+            self.experiment.name, self.id, status)
 
     # ------------------------------------------------------------------------------ metrics
 
