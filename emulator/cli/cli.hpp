@@ -35,6 +35,7 @@ void add_compute_commands(CLI::App& app, Context& ctx);
 void add_job_commands(CLI::App& app, Context& ctx);
 void add_model_commands(CLI::App& app, Context& ctx);
 void add_environment_commands(CLI::App& app, Context& ctx);
+void add_gpu_commands(CLI::App& app, Context& ctx);
 
 /// Set by a command that must exit non-zero without an error message (a failed streamed run).
 extern int g_exit_code;

@@ -1,5 +1,6 @@
 #include "amlemu/compute.hpp"
 #include "cli/cli.hpp"
+#include "compute/gpu.hpp"
 
 namespace amlemu::cli {
 
@@ -45,6 +46,21 @@ void add_compute_commands(CLI::App& app, Context& ctx) {
   del->add_option("--name,-n", del_name, "Cluster name")->required();
   del->callback([&ctx] { ComputeTarget(ctx.workspace(), del_name).delete_target(); });
 
+  auto* preempt = group->add_subcommand("preempt", "Take a lowpriority node away (its run fails)");
+  static std::string preempt_name, node;
+  preempt->add_option("--name,-n", preempt_name, "Cluster name")->required();
+  preempt->add_option("--node", node, "Node index or node id")->required();
+  preempt->callback([&ctx] { ComputeTarget(ctx.workspace(), preempt_name).preempt(node); });
+
+  auto* nodes = group->add_subcommand("list-nodes", "List a cluster's nodes and their states");
+  static std::string nodes_name;
+  nodes->add_option("--name,-n", nodes_name, "Cluster name")->required();
+  add_output_option(nodes, ctx);
+  nodes->callback([&ctx] {
+    print_rows(ctx, ComputeTarget(ctx.workspace(), nodes_name).list_nodes(),
+               {"index", "nodeId", "privateIpAddress", "state", "runId"});
+  });
+
   auto* sizes = group->add_subcommand("list-sizes", "List the VM sizes of the catalog");
   add_output_option(sizes, ctx);
   sizes->callback([&ctx] {
@@ -55,6 +71,14 @@ void add_compute_commands(CLI::App& app, Context& ctx) {
     }
     print_rows(ctx, rows, {"name", "vCPUs", "memoryGB", "gpus", "gpuType"});
   });
+}
+
+void add_gpu_commands(CLI::App& app, Context& ctx) {
+  auto* group = app.add_subcommand("gpu", "The machine's GPUs, as nodes get them");
+  group->require_subcommand(1);
+  auto* list = group->add_subcommand("list", "List the GPUs found through NVML");
+  add_output_option(list, ctx);
+  list->callback([] { print_json(compute::describe_gpus()); });
 }
 
 }  // namespace amlemu::cli

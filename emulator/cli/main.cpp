@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::add_job_commands(app, ctx);
   cli::add_model_commands(app, ctx);
   cli::add_environment_commands(app, ctx);
+  cli::add_gpu_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

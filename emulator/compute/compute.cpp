@@ -1,10 +1,16 @@
 #include "amlemu/compute.hpp"
 
+#include <signal.h>
+
 #include <iostream>
+#include <map>
+#include <thread>
 #include <regex>
 
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
+#include "compute/cluster_store.hpp"
+#include "compute/gpu.hpp"
 #include "workspace/workspace_impl.hpp"
 
 namespace amlemu {
@@ -121,6 +127,8 @@ ComputeTarget ComputeTarget::create(const Workspace& ws, const std::string& name
         .run();
   }
   tx.commit();
+  // Azure brings a new cluster up to min_nodes at once.
+  compute::ClusterStore(ws).step(name, compute::now_ms());
   return ComputeTarget(ws, name);
 }
 
@@ -138,26 +146,62 @@ void ComputeTarget::wait_for_completion(bool show_output) const {
 }
 
 void ComputeTarget::wait_for_completion(bool show_output, std::ostream& out) const {
-  // Provisioning is immediate here: nodes are created on demand when runs need them.
-  if (!show_output) return;
-  out << state_ << "\n"
-      << "AmlCompute wait for completion finished\n\n"
-      << "Minimum number of nodes requested have been provisioned\n";
+  wait_for_completion(show_output, std::nullopt, 25, out);
+}
+
+void ComputeTarget::wait_for_completion(bool show_output, std::optional<int> min_node_count,
+                                        int timeout_in_minutes, std::ostream& out) const {
+  // The SDK's transcript: the state, a dot per poll, the scaling line, then the verdict.
+  const int wanted = min_node_count.value_or(config_.min_nodes);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(timeout_in_minutes);
+  compute::ClusterStore store(ws_);
+  if (show_output) out << state_ << "\n" << std::flush;
+  for (;;) {
+    int ready = 0;
+    for (const auto& n : store.nodes(name_, compute::now_ms())) {
+      if (n.state == compute::NodeState::Idle || n.state == compute::NodeState::Running) ++ready;
+    }
+    if (ready >= wanted) {
+      if (show_output) {
+        out << "AmlCompute wait for completion finished\n\n"
+            << "Minimum number of nodes requested have been provisioned\n" << std::flush;
+      }
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (show_output) {
+        out << "AmlCompute wait for completion finished\n\nWait timeout has been reached\n"
+            << "Current provisioning state of AmlCompute is \"" << state_
+            << "\" and current node count is \"" << ready << "\"\n" << std::flush;
+      }
+      return;
+    }
+    if (show_output) {
+      out << (ready > 0 ? "Waiting for cluster to scale. " + std::to_string(ready) + " out of " +
+                              std::to_string(wanted) + " nodes ready.\n"
+                        : std::string("."))
+          << std::flush;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 nlohmann::json ComputeTarget::get_status() const {
-  const int running = std::min(active_runs(ws_, name_), *config_.max_nodes);
-  const int current = std::max(config_.min_nodes, running);
+  const auto nodes = compute::ClusterStore(ws_).nodes(name_, compute::now_ms());
+  std::map<std::string, int> counts;
+  for (const auto& n : nodes) counts[n.state] += 1;
+  const int current = static_cast<int>(nodes.size()) - counts["preempted"] - counts["leaving"];
   return {{"currentNodeCount", current},
           {"targetNodeCount", current},
           {"nodeStateCounts",
-           {{"preparingNodeCount", 0},
-            {"runningNodeCount", running},
-            {"idleNodeCount", current - running},
-            {"unusableNodeCount", 0},
-            {"leavingNodeCount", 0},
-            {"preemptedNodeCount", 0}}},
-          {"allocationState", "Steady"},
+           {{"preparingNodeCount", counts["preparing"]},
+            {"runningNodeCount", counts["running"]},
+            {"idleNodeCount", counts["idle"]},
+            {"unusableNodeCount", counts["unusable"]},
+            {"leavingNodeCount", counts["leaving"]},
+            {"preemptedNodeCount", counts["preempted"]}}},
+          {"allocationState", counts["preparing"] > 0 ? "Resizing" : "Steady"},
           {"provisioningState", state_},
           {"scaleSettings",
            {{"minNodeCount", config_.min_nodes},
@@ -170,6 +214,20 @@ nlohmann::json ComputeTarget::get_status() const {
           {"vmSize", config_.vm_size}};
 }
 
+nlohmann::json ComputeTarget::list_nodes() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& n : compute::ClusterStore(ws_).nodes(name_, compute::now_ms())) {
+    out.push_back({{"nodeId", n.node_id},
+                   {"index", n.index},
+                   {"privateIpAddress", n.address},
+                   {"state", n.state},
+                   {"runId", n.run_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(n.run_id)},
+                   {"gpus", n.gpus},
+                   {"rootDir", n.root.string()}});
+  }
+  return out;
+}
+
 nlohmann::json ComputeTarget::serialize() const {
   const auto size = find_vm_size(config_.vm_size);
   return {{"name", name_},
@@ -180,7 +238,17 @@ nlohmann::json ComputeTarget::serialize() const {
           {"memoryGB", size.memory_gb},
           {"gpus", size.gpus},
           {"provisioningState", state_},
-          {"status", get_status()}};
+          {"status", get_status()},
+          {"nodes", list_nodes()}};
+}
+
+void ComputeTarget::preempt(const std::string& node) const {
+  const auto victim = compute::ClusterStore(ws_).preempt(name_, node, compute::now_ms());
+  if (victim.run_id.empty()) return;
+  // The run's supervisor stops the script and fails the run the way the service does.
+  auto st = ws_.impl().db.prepare("SELECT supervisor_pid FROM runs WHERE run_id = ?");
+  st.bind(1, victim.run_id);
+  if (st.step() && !st.is_null(0)) ::kill(static_cast<pid_t>(st.integer(0)), SIGUSR1);
 }
 
 void ComputeTarget::delete_target() {

@@ -63,6 +63,7 @@ nlohmann::json Run::get_details() const {
                       {"startTimeUtc", rec.start_time ? nlohmann::json(*rec.start_time) : nullptr},
                       {"endTimeUtc", rec.end_time ? nlohmann::json(*rec.end_time) : nullptr},
                       {"properties", rec.properties},
+                      {"tags", rec.tags},
                       {"inputDatasets", nlohmann::json::array()},
                       {"outputDatasets", nlohmann::json::array()},
                       {"runDefinition", rec.definition},

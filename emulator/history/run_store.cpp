@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kRunColumns =
     "run_id, experiment_name, status, target, created_time, start_time, end_time, definition, "
-    "properties, error, supervisor_pid";
+    "properties, error, supervisor_pid, supervisor_start, tags";
 
 // The service's order; a run only moves forward through it (CancelRequested may come from any
 // live status).
@@ -170,6 +170,8 @@ RunRecord RunStore::read_row(storage::Statement& st) {
   r.properties = nlohmann::json::parse(st.text(8));
   if (!st.is_null(9)) r.error = nlohmann::json::parse(st.text(9));
   if (!st.is_null(10)) r.supervisor_pid = st.integer(10);
+  if (!st.is_null(11)) r.supervisor_start = st.integer(11);
+  r.tags = nlohmann::json::parse(st.text(12));
   return r;
 }
 
@@ -239,11 +241,16 @@ std::vector<RunRecord> RunStore::list(const std::optional<std::string>& experime
   return out;
 }
 
-void RunStore::set_supervisor_pid(const std::string& run_id, long long pid) {
-  db_.prepare("UPDATE runs SET supervisor_pid = ? WHERE run_id = ?")
-      .bind(1, static_cast<std::int64_t>(pid))
-      .bind(2, run_id)
-      .run();
+void RunStore::set_supervisor(const std::string& run_id, long long pid,
+                              std::optional<std::int64_t> start) {
+  auto st = db_.prepare("UPDATE runs SET supervisor_pid = ?, supervisor_start = ? WHERE run_id = ?");
+  st.bind(1, static_cast<std::int64_t>(pid));
+  if (start) {
+    st.bind(2, *start);
+  } else {
+    st.bind_null(2);
+  }
+  st.bind(3, run_id).run();
 }
 
 void RunStore::add_files(const std::string& run_id,

@@ -24,14 +24,16 @@ struct RunRecord {
   std::optional<std::string> end_time;
   nlohmann::json definition;  // runDefinition
   nlohmann::json properties = nlohmann::json::object();
+  nlohmann::json tags = nlohmann::json::object();
   nlohmann::json error;       // null unless Failed
   std::optional<long long> supervisor_pid;
+  std::optional<std::int64_t> supervisor_start;
 };
 
 /// One logged value as stored.
 struct MetricRow {
   std::string name;
-  std::string kind;  // "scalar" or "list"
+  std::string kind;  // "scalar", "list", "row", "table" or "image"
   nlohmann::json value;
 };
 
@@ -67,7 +69,8 @@ class RunStore {
   std::vector<StatusChange> status_history(const std::string& run_id);
   /// Newest first; only `experiment`'s runs when given; at most `limit` (0: all).
   std::vector<RunRecord> list(const std::optional<std::string>& experiment, int limit = 0);
-  void set_supervisor_pid(const std::string& run_id, long long pid);
+  /// Records the live supervisor: its pid and its start time (see common/proc.hpp).
+  void set_supervisor(const std::string& run_id, long long pid, std::optional<std::int64_t> start);
 
   void add_files(const std::string& run_id,
                  const std::vector<std::pair<std::string, long long>>& files);

@@ -113,6 +113,10 @@ class LocalLauncher : public Launcher {
     const std::string uid_map = "0 " + std::to_string(uid) + " 1";
     const std::string gid_map = "0 " + std::to_string(gid) + " 1";
     const auto& binds = spec.read_only_binds;
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    for (int c : spec.cpus) CPU_SET(c, &cpus);
+    const bool pin = !spec.cpus.empty();
     std::error_code ec;
     bp::child child(
         bp::exe = spec.program.string(), bp::args = spec.args, bp::start_dir = spec.cwd.string(),
@@ -121,6 +125,7 @@ class LocalLauncher : public Launcher {
           ::setpgid(0, 0);
           ::prctl(PR_SET_PDEATHSIG, SIGKILL);
           if (::getppid() != parent) ::_exit(137);  // the parent died before prctl took hold
+          if (pin) ::sched_setaffinity(0, sizeof cpus, &cpus);
           if (!binds.empty()) {
             bind_read_only(binds,
                            enter_mount_namespace(uid, gid, uid_map.c_str(), gid_map.c_str()));

@@ -22,6 +22,8 @@ struct ProcessSpec {
   /// namespace of the child. Where namespaces are not allowed, `target` becomes a symlink to
   /// `source` and the child prints a warning on stderr.
   std::vector<std::pair<std::string, std::string>> read_only_binds;
+  /// CPUs the child (and its descendants) may run on; empty: all.
+  std::vector<int> cpus;
 };
 
 class Process {

@@ -18,9 +18,10 @@
 
 namespace {
 
-volatile bool g_cancel = false;
+amlemu::launch::Interrupts g_interrupts;
 
-void on_terminate(int) { g_cancel = true; }
+void on_terminate(int) { g_interrupts.cancel = true; }
+void on_preempt(int) { g_interrupts.preempt = true; }
 
 }  // namespace
 
@@ -58,11 +59,14 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_terminate;
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
+  struct sigaction pre {};
+  pre.sa_handler = on_preempt;
+  ::sigaction(SIGUSR1, &pre, nullptr);
   ::signal(SIGHUP, SIG_IGN);
   try {
     const auto ws = amlemu::Workspace::open_state_dir(state_dir);
     auto launcher = amlemu::launch::make_local_launcher();
-    return amlemu::launch::supervise(ws, run_id, *launcher, amlemu::real_clock(), g_cancel);
+    return amlemu::launch::supervise(ws, run_id, *launcher, amlemu::real_clock(), g_interrupts);
   } catch (const std::exception& e) {
     std::cerr << "amlemu-runner: " << e.what() << "\n";
     try {

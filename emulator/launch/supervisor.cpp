@@ -1,5 +1,6 @@
 #include "launch/supervisor.hpp"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,14 +8,19 @@
 #include <boost/process.hpp>
 #include <fstream>
 #include <regex>
+#include <random>
 #include <sstream>
+#include <thread>
 
 #include "amlemu/compute.hpp"
 #include "amlemu/errors.hpp"
 #include "collection/collect.hpp"
+#include "compute/cluster_store.hpp"
+#include "compute/gpu.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/paths.hpp"
+#include "common/proc.hpp"
 #include "environment/environment.hpp"
 #include "history/run_store.hpp"
 #include "submission/snapshot.hpp"
@@ -28,6 +34,7 @@ namespace stdfs = std::filesystem;
 namespace {
 
 constexpr int kTailLines = 20;
+constexpr std::chrono::milliseconds kQueuePoll{50};
 
 std::string read_tail(const stdfs::path& file, std::streamoff max_bytes) {
   std::ifstream in(file, std::ios::binary);
@@ -43,17 +50,28 @@ std::string read_tail(const stdfs::path& file, std::streamoff max_bytes) {
 
 std::string stamp() { return log_stamp(std::chrono::system_clock::now()); }
 
-// One of the service's per-node logs: each line stamped, appended as it happens.
+// One of the service's per-node logs: each line stamped. Lines written before the node is known
+// (Preparing happens before a node is given) are kept and written once the file is named.
 class NodeLog {
  public:
-  NodeLog() = default;
-  explicit NodeLog(stdfs::path file) : file_(std::move(file)) {}
-  void line(const std::string& text) const {
-    std::ofstream(file_, std::ios::app) << stamp() << "|" << text << "\n";
+  void open(stdfs::path file) {
+    file_ = std::move(file);
+    std::ofstream out(file_, std::ios::app);
+    for (const auto& l : pending_) out << l << "\n";
+    pending_.clear();
+  }
+  void line(const std::string& text) {
+    const std::string l = stamp() + "|" + text;
+    if (file_.empty()) {
+      pending_.push_back(l);
+    } else {
+      std::ofstream(file_, std::ios::app) << l << "\n";
+    }
   }
 
  private:
   stdfs::path file_;
+  std::vector<std::string> pending_;
 };
 
 nlohmann::json service_error(const std::string& code, const std::string& message) {
@@ -68,7 +86,7 @@ struct Mounted {
 // Mount mode: the datastore appears read-only under mounts/<datastore> (a bind mount in the
 // script's own mount namespace). Download mode: a copy in the working directory.
 Mounted mount_data(const Workspace& ws, const nlohmann::json& refs, const stdfs::path& mounts,
-                   const stdfs::path& wd, const NodeLog& exec_log, const NodeLog& prep_log) {
+                   const stdfs::path& wd, NodeLog& exec_log, NodeLog& prep_log) {
   Mounted m;
   for (const auto& [name, ref] : refs.items()) {
     const std::string ds = ref["dataStoreName"];
@@ -112,6 +130,36 @@ std::string experiment_id(const Workspace& ws, const std::string& experiment) {
   auto st = ws.impl().db.prepare("SELECT id FROM experiments WHERE name = ?");
   st.bind(1, experiment);
   return st.step() ? st.text(0) : "";
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// The Azure Batch variables of a node running the run's single task.
+void batch_environment(std::map<std::string, std::string>& env, const compute::NodeInfo& node,
+                       const std::string& run_id, const stdfs::path& wd) {
+  env["AZ_BATCH_NODE_ID"] = node.node_id;
+  env["AZ_BATCH_NODE_IS_DEDICATED"] = node.dedicated ? "true" : "false";
+  env["AZ_BATCH_NODE_ROOT_DIR"] = node.root.string();
+  env["AZ_BATCH_NODE_SHARED_DIR"] = (node.root / "shared").string();
+  env["AZ_BATCH_NODE_STARTUP_DIR"] = (node.root / "startup").string();
+  env["AZ_BATCH_NODE_MOUNTS_DIR"] = (node.root / "fsmounts").string();
+  env["AZ_BATCH_TASK_WORKING_DIR"] = wd.string();
+  env["AZ_BATCH_JOB_ID"] = run_id;
+  env["AZ_BATCH_TASK_ID"] = "task-0";
+  env["AZ_BATCH_MASTER_NODE"] = node.address + ":6000";
+  env["AZ_BATCH_HOST_LIST"] = node.address;
+  env["AZ_BATCH_NODE_LIST"] = node.address;
+  env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] = "true";
+  env["AMLEMU_NODE_ADDRESS"] = node.address;
+  // A node sees only its own GPUs; CPU sizes and virtual GPU mode see none.
+  env["CUDA_VISIBLE_DEVICES"] = join(node.gpus, ",");
+  if (node.size.gpus > 0 && node.gpus.empty()) {
+    env["AMLEMU_VIRTUAL_GPUS"] = std::to_string(node.size.gpus);
+  }
 }
 
 std::map<std::string, std::string> run_environment(const Workspace& ws,
@@ -175,9 +223,9 @@ std::vector<std::string> sync_tree(const stdfs::path& from, const stdfs::path& t
 class Supervisor {
  public:
   Supervisor(const Workspace& ws, std::string run_id, Launcher& launcher, Clock& clock,
-             const volatile bool& cancel, const StopPolicy& policy)
+             const Interrupts& interrupts, const StopPolicy& policy)
       : ws_(ws), store_(ws.impl().db), id_(std::move(run_id)), launcher_(launcher),
-        clock_(clock), cancel_(cancel), policy_(policy),
+        clock_(clock), interrupts_(interrupts), policy_(policy),
         artifacts_(layout::artifacts(ws.state_dir(), id_)) {}
 
   int run() {
@@ -199,7 +247,7 @@ class Supervisor {
     return store_.set_status(id_, s, now_iso(), error);
   }
   bool canceled() {
-    if (!cancel_) return false;
+    if (!cancel_requested()) return false;
     status(RunStatus::Canceled);
     return true;
   }
@@ -211,65 +259,76 @@ class Supervisor {
     store_.add_files(id_, collection::list_artifacts(artifacts_));
   }
   stdfs::path node_log(const std::string& prefix) const {
-    return artifacts_ / layout::kLogsDir / (prefix + node_ + ".txt");
+    return artifacts_ / layout::kLogsDir / (prefix + node_.node_id + ".txt");
   }
 
   void drive(const history::RunRecord& rec) {
     const auto& def = rec.definition;
     const std::string target = rec.target;
-    std::optional<VmSize> size;
-    bool dedicated = true;
-    if (target != "local") {
-      const ComputeTarget ct(ws_, target);  // throws when deleted since submission
-      size = find_vm_size(ct.configuration().vm_size);
-      dedicated = ct.configuration().vm_priority != "lowpriority";
-    }
-    node_ = node_id(ws_.get_details()["workspaceid"], target, 0, dedicated);
-    const NodeLog exec_log(node_log("55_azureml-execution-"));
-    const NodeLog prep_log(node_log("65_job_prep-"));
 
     // Preparing: the environment, built once and cached.
     if (!status(RunStatus::Preparing) || canceled()) return;
-    exec_log.line("Starting run " + id_ + " on node " + node_ + " of compute target " + target +
-                  (size ? " (" + size->name + ")" : ""));
     environment::Prepared env;
     try {
       const auto spec = environment::resolve(def);
       env = environment::prepare(spec, layout::environments(ws_.state_dir()),
                                  artifacts_ / layout::kLogsDir / "20_image_build_log.txt");
       if (spec.user_managed) {
-        exec_log.line("user_managed_dependencies: using " + env.python.string() + " as it is");
+        exec_log_.line("user_managed_dependencies: using " + env.python.string() + " as it is");
       } else if (env.built) {
-        exec_log.line("Environment " + env.id + " built in " + fmt_seconds(env.seconds));
+        exec_log_.line("Environment " + env.id + " built in " + fmt_seconds(env.seconds));
       } else {
-        exec_log.line("Environment " + env.id + " found in the cache, reused in " +
-                      fmt_ms(env.seconds));
+        exec_log_.line("Environment " + env.id + " found in the cache, reused in " +
+                       fmt_ms(env.seconds));
       }
     } catch (const UserErrorException& e) {
-      exec_log.line(std::string("Preparing failed: ") + e.what());
+      open_node_logs(target == "local" ? local_node() : placeholder_node(target));
+      exec_log_.line(std::string("Preparing failed: ") + e.what());
       fail(service_error("UserError", std::string("Preparing failed: ") + e.what()));
       return;
     }
 
-    // Queued: the node and its working area.
+    // Queued: waiting for the cluster's nodes (it scales up when it can).
     if (!status(RunStatus::Queued) || canceled()) return;
-    exec_log.line(dedicated ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
-                            : "IsDedicatedCompute == False, polling for Low Pri Preemption");
-    if (size && size->gpus == 0) {
-      exec_log.line("The vmsize " + lower(size->name) +
-                    " is not a GPU VM, skipping get GPU count by running nvidia-smi command.");
+    if (!acquire_node(target, def.value("nodeCount", 1))) return;
+    open_node_logs(node_);
+    exec_log_.line("Run " + id_ + " placed on node " + node_.node_id + " (" + node_.address +
+                   ") of compute target " + target +
+                   (node_.size.name.empty() ? "" : " (" + node_.size.name + ")"));
+    exec_log_.line(node_.dedicated ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
+                                   : "IsDedicatedCompute == False, polling for Low Pri Preemption");
+    if (!node_.size.name.empty() && node_.size.gpus == 0) {
+      exec_log_.line("The vmsize " + lower(node_.size.name) +
+                     " is not a GPU VM, skipping get GPU count by running nvidia-smi command.");
+      if (def.value("useGpu", false)) {
+        exec_log_.line("Warning: use_gpu is set but " + node_.size.name + " has no GPU");
+      }
+    } else if (node_.size.gpus > 0 && node_.gpus.empty()) {
+      std::string why;
+      compute::machine_gpus(&why);
+      exec_log_.line("Warning: no GPU on this machine (" + why + "); running " + node_.size.name +
+                     " in virtual GPU mode with " + std::to_string(node_.size.gpus) +
+                     " virtual GPU(s) and an empty CUDA_VISIBLE_DEVICES");
+    } else if (!node_.gpus.empty()) {
+      exec_log_.line("GPUs of this node: " + join(node_.gpus, ","));
     }
-    const auto wd = layout::node_working_dir(ws_.state_dir(), id_);
+    if (!cpus_.empty()) {
+      std::vector<std::string> c;
+      for (int i : cpus_) c.push_back(std::to_string(i));
+      exec_log_.line("CPUs of this node: " + join(c, ","));
+    }
+    const auto job = layout::node_job_dir(node_.root, ws_.name(), id_);
+    const auto wd = layout::node_job_working_dir(job, id_);
+    job_dir_ = job;
     const auto snapshot = snapshot_source(rec);
     fs::copy_tree(snapshot, wd);
-    prep_log.line("Extracted snapshot " + rec.properties.value("ContentSnapshotId", "") + " (" +
-                  std::to_string(fs::list_files(wd).size()) + " files) to " + wd.string());
+    prep_log_.line("Extracted snapshot " + rec.properties.value("ContentSnapshotId", "") + " (" +
+                   std::to_string(fs::list_files(wd).size()) + " files) to " + wd.string());
     const auto mounted = mount_data(ws_, def.value("dataReferences", nlohmann::json::object()),
-                                    layout::node_mounts(ws_.state_dir(), id_), wd, exec_log,
-                                    prep_log);
+                                    job / "mounts", wd, exec_log_, prep_log_);
     stdfs::create_directories(wd / layout::kOutputsDir);
     stdfs::create_directories(wd / layout::kUserLogsDir);
-    prep_log.line("Job preparation finished");
+    prep_log_.line("Job preparation finished");
 
     // Running: the script.
     if (!status(RunStatus::Running) || canceled()) return;
@@ -280,7 +339,9 @@ class Supervisor {
         def["arguments"].get<std::vector<std::string>>(), mounted.paths);
     spec.args.insert(spec.args.end(), args.begin(), args.end());
     spec.env = run_environment(ws_, rec, mounted, env.python);
+    batch_environment(spec.env, node_, id_, wd);
     spec.cwd = wd;
+    spec.cpus = cpus_;
     spec.output_file = driver_log_;
     spec.read_only_binds = mounted.binds;
     auto process = launcher_.start(spec);
@@ -289,7 +350,13 @@ class Supervisor {
     const int code = wait_for(*process, def.value("maxRunDurationSeconds", 2592000), wd);
     write_process_status(process->pid(), code, started);
 
-    if (reason_ == Reason::Canceled) {
+    if (reason_ == Reason::Preempted) {
+      append_driver("The node was preempted. Finalizing run...");
+      finalize(wd, service_error("ServiceError",
+                                 "AzureMLCompute job failed. JobPreempted: the low-priority node " +
+                                     node_.node_id + " running this job was preempted; "
+                                     "resubmit the job"));
+    } else if (reason_ == Reason::Canceled) {
       append_driver("The run was canceled. Finalizing run...");
       finalize(wd, nullptr, /*canceled=*/true);
     } else if (reason_ == Reason::TimedOut) {
@@ -312,7 +379,8 @@ class Supervisor {
   // Finalizing: ./outputs and ./logs into run history, then the terminal status.
   void finalize(const stdfs::path& wd, const nlohmann::json& error, bool canceled = false) {
     if (!canceled && !status(RunStatus::Finalizing)) return;
-    const NodeLog post_log(node_log("75_job_post-"));
+    NodeLog post_log;
+    post_log.open(node_log("75_job_post-"));
     std::ostringstream collected;
     collection::collect_outputs(wd, artifacts_, collected);
     std::istringstream lines(collected.str());
@@ -328,7 +396,81 @@ class Supervisor {
     }
   }
 
-  enum class Reason { Exited, Canceled, TimedOut };
+  enum class Reason { Exited, Canceled, TimedOut, Preempted };
+
+  // A lowpriority node can be taken away: by `compute preempt` (which signals this process) or
+  // at random at $AMLEMU_PREEMPTION_RATE preemptions per node-hour.
+  bool node_preempted() {
+    if (node_.dedicated || rec_target_ == "local") return false;
+    if (interrupts_.preempt) return true;
+    if (preemption_rate_ > 0) {
+      const double p = preemption_rate_ * policy_.poll.count() / 3.6e6;
+      if (std::uniform_real_distribution<double>(0, 1)(rng_) < p) {
+        compute::ClusterStore(ws_).preempt(rec_target_, std::to_string(node_.index),
+                                           compute::now_ms());
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Waits in Queued until the cluster gives the run its nodes. False when canceled meanwhile.
+  bool acquire_node(const std::string& target, int node_count) {
+    rec_target_ = target;
+    if (target == "local") {
+      node_ = local_node();
+      return true;
+    }
+    compute::ClusterStore cluster(ws_);
+    cluster.enqueue(id_, target, node_count, compute::now_ms());
+    for (;;) {
+      const auto held = cluster.step(target, compute::now_ms(), id_);
+      if (!held.empty()) {
+        node_ = held.front();
+        cpus_ = compute::node_cpus(node_.index, node_.size.vcpus, machine_cpus());
+        return true;
+      }
+      if (cancel_requested()) {
+        cluster.release(id_, compute::now_ms());
+        status(RunStatus::Canceled);
+        return false;
+      }
+      clock_.sleep_for(kQueuePoll);
+    }
+  }
+
+  compute::NodeInfo local_node() const {
+    compute::NodeInfo n;
+    n.target = "local";
+    n.node_id = compute::node_id(ws_.get_details()["workspaceid"], "local", 0);
+    n.address = "127.0.0.1";
+    n.state = compute::NodeState::Running;
+    n.run_id = id_;
+    n.root = ws_.state_dir() / "compute" / "local" / n.node_id;
+    return n;
+  }
+
+  compute::NodeInfo placeholder_node(const std::string& target) const {
+    auto n = local_node();
+    n.target = target;
+    n.node_id = compute::node_id(ws_.get_details()["workspaceid"], target, 0);
+    return n;
+  }
+
+  void open_node_logs(const compute::NodeInfo& node) {
+    node_.node_id = node.node_id;
+    exec_log_.open(node_log("55_azureml-execution-"));
+    prep_log_.open(node_log("65_job_prep-"));
+  }
+
+  static int machine_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    return static_cast<int>(std::thread::hardware_concurrency());
+  }
+
+  bool cancel_requested() const { return interrupts_.cancel; }
 
   int wait_for(Process& p, int max_seconds, const stdfs::path& wd) {
     const auto deadline = clock_.now() + std::chrono::seconds(max_seconds);
@@ -340,8 +482,13 @@ class Supervisor {
         return *code;
       }
       const auto now = clock_.now();
-      if (!kill_at && (cancel_ || now >= deadline)) {
-        reason_ = cancel_ ? Reason::Canceled : Reason::TimedOut;
+      if (!kill_at && reason_ == Reason::Exited && node_preempted()) {
+        reason_ = Reason::Preempted;
+        p.signal_group(SIGKILL);  // a preempted VM just goes away
+        kill_at = now;
+      }
+      if (!kill_at && (cancel_requested() || now >= deadline)) {
+        reason_ = cancel_requested() ? Reason::Canceled : Reason::TimedOut;
         if (reason_ == Reason::TimedOut) status(RunStatus::CancelRequested);
         p.signal_group(SIGTERM);
         kill_at = now + policy_.grace;
@@ -377,7 +524,7 @@ class Supervisor {
     for (const auto& a : spec.args) cmd.push_back(a);
     const nlohmann::json info = {
         {"processes",
-         {{{"rank", 0}, {"node", node_}, {"processId", pid}, {"command", cmd},
+         {{{"rank", 0}, {"node", node_.node_id}, {"address", node_.address}, {"processId", pid}, {"command", cmd},
            {"workingDirectory", spec.cwd.string()}, {"log", layout::kDriverLog},
            {"startTime", started}}}}};
     fs::atomic_write(artifacts_ / layout::kLogsDir / "process_info.json", info.dump(2) + "\n");
@@ -386,7 +533,7 @@ class Supervisor {
   void write_process_status(int pid, int code, const std::string& started) {
     const nlohmann::json status = {
         {"processes",
-         {{{"rank", 0}, {"node", node_}, {"processId", pid}, {"exitCode", code},
+         {{{"rank", 0}, {"node", node_.node_id}, {"address", node_.address}, {"processId", pid}, {"exitCode", code},
            {"status", code == 0 ? "Completed" : "Failed"}, {"startTime", started},
            {"endTime", now_iso()}}}}};
     fs::atomic_write(artifacts_ / layout::kLogsDir / "process_status.json",
@@ -400,7 +547,13 @@ class Supervisor {
 
   void cleanup() {
     std::error_code ec;
-    stdfs::remove_all(layout::node_dir(ws_.state_dir(), id_), ec);
+    if (!job_dir_.empty()) stdfs::remove_all(job_dir_, ec);
+    if (!rec_target_.empty() && rec_target_ != "local") {
+      try {
+        compute::ClusterStore(ws_).release(id_, compute::now_ms());
+      } catch (const std::exception&) {
+      }
+    }
   }
 
   static std::string lower(std::string s) {
@@ -415,12 +568,24 @@ class Supervisor {
   std::string id_;
   Launcher& launcher_;
   Clock& clock_;
-  const volatile bool& cancel_;
+  const Interrupts& interrupts_;
   StopPolicy policy_;
   stdfs::path artifacts_;
   stdfs::path driver_log_;
-  std::string node_;
+  NodeLog exec_log_;
+  NodeLog prep_log_;
+  compute::NodeInfo node_;
+  std::vector<int> cpus_;
+  std::string rec_target_;
+  stdfs::path job_dir_;
+  double preemption_rate_ = preemption_rate();
+  std::mt19937_64 rng_{std::random_device{}()};
   Reason reason_ = Reason::Exited;
+
+  static double preemption_rate() {
+    const char* env = std::getenv("AMLEMU_PREEMPTION_RATE");
+    return env && *env ? std::atof(env) : 0.0;
+  }
 };
 
 }  // namespace
@@ -480,17 +645,10 @@ nlohmann::json user_program_error(const std::string& log_tail, int exit_code) {
             {"exitCode", exit_code}}}};
 }
 
-std::string node_id(const std::string& workspace_id, const std::string& target, int index,
-                    bool dedicated) {
-  const std::string seed = workspace_id + "/" + target + "/" + std::to_string(index);
-  const std::string hex = sha1_hex(seed) + sha1_hex(seed + "#").substr(0, 24);
-  return "tvmps_" + hex + (dedicated ? "_d" : "_p");
-}
-
 int supervise(const Workspace& ws, const std::string& run_id, Launcher& launcher, Clock& clock,
-              const volatile bool& cancel_requested, const StopPolicy& policy) {
-  history::RunStore(ws.impl().db).set_supervisor_pid(run_id, ::getpid());
-  return Supervisor(ws, run_id, launcher, clock, cancel_requested, policy).run();
+              const Interrupts& interrupts, const StopPolicy& policy) {
+  history::RunStore(ws.impl().db).set_supervisor(run_id, ::getpid(), process_start_ticks(::getpid()));
+  return Supervisor(ws, run_id, launcher, clock, interrupts, policy).run();
 }
 
 void spawn_supervisor(const Workspace& ws, const std::string& run_id) {

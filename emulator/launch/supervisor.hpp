@@ -22,11 +22,18 @@ struct StopPolicy {
   std::chrono::milliseconds logs_sync{1000};  // ./logs copied to run history while running
 };
 
+/// What the runner's signal handlers set: SIGTERM asks to cancel, SIGUSR1 says the run's
+/// lowpriority node was preempted.
+struct Interrupts {
+  volatile bool cancel = false;
+  volatile bool preempt = false;
+};
+
 /// Drives the run through Preparing, Queued, Running and Finalizing to Completed, Failed or
 /// Canceled. Returns 0 when the run reached a terminal status (whatever it is), 1 otherwise.
-/// `cancel_requested` is polled; when it turns true the run's processes are stopped.
+/// `interrupts` are polled; a cancel stops the run's processes, a preemption kills them.
 int supervise(const Workspace& ws, const std::string& run_id, Launcher& launcher, Clock& clock,
-              const volatile bool& cancel_requested, const StopPolicy& policy = {});
+              const Interrupts& interrupts, const StopPolicy& policy = {});
 
 /// Replaces every `$AZUREML_DATAREFERENCE_<name>` in the arguments by its path.
 std::vector<std::string> substitute_data_references(
@@ -37,11 +44,6 @@ std::vector<std::string> substitute_data_references(
 /// program failed with <Type>: <msg>", "details": [{"code": "UserProgramOutput", "message":
 /// <last lines>}], "exitCode": n}}`.
 nlohmann::json user_program_error(const std::string& log_tail, int exit_code);
-
-/// The id of node `index` of a compute target, in the service's shape: tvmps_<64 hex>_d
-/// (_p for low priority). Stable for a workspace, target and index.
-std::string node_id(const std::string& workspace_id, const std::string& target, int index,
-                    bool dedicated = true);
 
 /// Starts `amlemu-runner` for the run, detached from the caller (its own session, reparented to
 /// init), and returns once it has started. Throws std::runtime_error when it cannot start.

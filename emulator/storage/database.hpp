@@ -62,6 +62,8 @@ class Database {
   Statement prepare(const std::string& sql) { return Statement(db_, sql); }
   std::int64_t last_insert_rowid() const;
   int schema_version();
+  /// True while a transaction is open on this connection.
+  bool in_transaction() const;
   const std::filesystem::path& file() const { return file_; }
 
  private:
@@ -71,7 +73,8 @@ class Database {
 };
 
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of failing
-/// on upgrade). Rolls back on destruction unless commit() was called.
+/// on upgrade). Rolls back on destruction unless commit() was called. Inside another transaction
+/// it is a savepoint, so repository calls compose into one atomic change.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -82,6 +85,7 @@ class Transaction {
 
  private:
   Database& db_;
+  bool nested_ = false;
   bool done_ = false;
 };
 

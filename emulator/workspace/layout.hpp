@@ -55,6 +55,19 @@ inline constexpr const char* kDriverLog = "azureml-logs/70_driver_log.txt";
 inline constexpr const char* kOutputsDir = "outputs";
 inline constexpr const char* kUserLogsDir = "logs";
 
+// A node's folders, as on Azure Batch: the job of run R lives under
+// <node root>/shared/LS_root/jobs/<workspace>/azureml/<r>/ with wd/azureml/<R> (the working
+// directory) and mounts/<datastore>.
+inline stdfs::path node_job_dir(const stdfs::path& node_root, const std::string& workspace,
+                                const std::string& run_id) {
+  std::string lower = run_id;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return node_root / "shared" / "LS_root" / "jobs" / workspace / "azureml" / lower;
+}
+inline stdfs::path node_job_working_dir(const stdfs::path& job_dir, const std::string& run_id) {
+  return job_dir / "wd" / "azureml" / run_id;
+}
+
 // Inside a run's node folder.
 inline stdfs::path node_working_dir(const stdfs::path& ws, const std::string& run_id) {
   return node_dir(ws, run_id) / "wd";

@@ -68,14 +68,24 @@ class ComputeTarget {
   std::string provisioning_state() const;
   const ProvisioningConfiguration& configuration() const { return config_; }
 
-  /// Prints the SDK's wait transcript when show_output; returns once provisioning is done.
+  /// Waits until at least `min_node_count` nodes (default: the cluster's min_nodes) are idle or
+  /// running, or the timeout passes, printing the SDK's transcript when show_output.
   void wait_for_completion(bool show_output = false) const;
   void wait_for_completion(bool show_output, std::ostream& out) const;
+  void wait_for_completion(bool show_output, std::optional<int> min_node_count,
+                           int timeout_in_minutes, std::ostream& out) const;
 
   /// `get_status().serialize()`: node counts, scale settings, states.
   nlohmann::json get_status() const;
-  /// What `compute show -o json` prints: name, type, vmSize, provisioningState, status...
+  /// `list_nodes()`: each node's id, index, address, state, run and GPUs.
+  nlohmann::json list_nodes() const;
+  /// What `compute show -o json` prints: name, type, vmSize, provisioningState, status, nodes.
   nlohmann::json serialize() const;
+
+  /// Takes a lowpriority node (index or node id) away: its run's processes are killed and the
+  /// run fails as a preempted job does; the node shows as preempted, then the cluster scales
+  /// back. Throws ComputeTargetException for a dedicated cluster or an unknown node.
+  void preempt(const std::string& node) const;
 
   /// Deletes the target. Throws ComputeTargetException while runs still use it.
   void delete_target();

@@ -165,7 +165,7 @@ TEST_CASE("a script that exits 0 walks every status to Completed", "[launch][sup
   RunFixture f;
   FakeClock clock;
   FakeLauncher launcher(clock, 200ms, 0);
-  const bool cancel = false;
+  const Interrupts cancel;
   CHECK(supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy) == 0);
   CHECK(f.statuses() == std::vector<std::string>{"NotStarted", "Starting", "Preparing", "Queued",
                                                  "Running", "Finalizing", "Completed"});
@@ -184,7 +184,7 @@ TEST_CASE("a non-zero exit is Failed with its exit code", "[launch][supervisor]"
   RunFixture f;
   FakeClock clock;
   FakeLauncher launcher(clock, 50ms, 3);
-  const bool cancel = false;
+  const Interrupts cancel;
   supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
   const auto d = f.details();
   CHECK(d["status"] == "Failed");
@@ -197,7 +197,7 @@ TEST_CASE("the time limit stops the script: SIGTERM, grace period, SIGKILL, Canc
   RunFixture f(10);
   FakeClock clock;
   FakeLauncher launcher(clock, std::nullopt, 0, /*exits_on_term=*/false);
-  const bool cancel = false;
+  const Interrupts cancel;
   supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
   REQUIRE(launcher.signals.size() >= 2);
   CHECK(launcher.signals[0].sig == SIGTERM);
@@ -217,12 +217,12 @@ TEST_CASE("a cancel request ends the script within the grace period", "[launch][
   RunFixture f;
   FakeClock clock;
   FakeLauncher launcher(clock, std::nullopt, 0, /*exits_on_term=*/true);
-  bool cancel = false;
+  Interrupts cancel;
   clock.on_sleep = [&](std::chrono::milliseconds t) {
-    if (t >= 3000ms && !cancel) {
+    if (t >= 3000ms && !cancel.cancel) {
       amlemu::history::RunStore(f.ws.impl().db)
           .set_status(f.run_id, "CancelRequested", amlemu::now_iso());
-      cancel = true;
+      cancel.cancel = true;
     }
   };
   supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
@@ -240,16 +240,10 @@ TEST_CASE("a cancel before launch never starts the script", "[launch][supervisor
   RunFixture f;
   FakeClock clock;
   FakeLauncher launcher(clock, 10ms, 0);
-  const bool cancel = true;
+  Interrupts cancel;
+  cancel.cancel = true;
   supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
   CHECK(launcher.started.empty());
   CHECK(f.statuses().back() == "Canceled");
 }
 
-TEST_CASE("node ids have the service's shape and are stable", "[launch]") {
-  const auto a = node_id("ws", "gpucluster", 0);
-  CHECK(std::regex_match(a, std::regex("tvmps_[0-9a-f]{64}_d")));
-  CHECK(a == node_id("ws", "gpucluster", 0));
-  CHECK(a != node_id("ws", "gpucluster", 1));
-  CHECK(node_id("ws", "gpucluster", 0, false).substr(70) == "_p");
-}
