@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,6 +118,9 @@ class LocalLauncher : public Launcher {
     CPU_ZERO(&cpus);
     for (int c : spec.cpus) CPU_SET(c, &cpus);
     const bool pin = !spec.cpus.empty();
+    struct rlimit memory {};
+    memory.rlim_cur = memory.rlim_max = static_cast<rlim_t>(spec.memory_limit_bytes);
+    const bool cap = spec.memory_limit_bytes > 0;
     std::error_code ec;
     bp::child child(
         bp::exe = spec.program.string(), bp::args = spec.args, bp::start_dir = spec.cwd.string(),
@@ -126,6 +130,7 @@ class LocalLauncher : public Launcher {
           ::prctl(PR_SET_PDEATHSIG, SIGKILL);
           if (::getppid() != parent) ::_exit(137);  // the parent died before prctl took hold
           if (pin) ::sched_setaffinity(0, sizeof cpus, &cpus);
+          if (cap) ::setrlimit(RLIMIT_AS, &memory);
           if (!binds.empty()) {
             bind_read_only(binds,
                            enter_mount_namespace(uid, gid, uid_map.c_str(), gid_map.c_str()));

@@ -3,6 +3,7 @@
 // a fake.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,6 +25,8 @@ struct ProcessSpec {
   std::vector<std::pair<std::string, std::string>> read_only_binds;
   /// CPUs the child (and its descendants) may run on; empty: all.
   std::vector<int> cpus;
+  /// Address-space cap of each process (RLIMIT_AS) in bytes; 0: none.
+  std::uint64_t memory_limit_bytes = 0;
 };
 
 class Process {

@@ -342,6 +342,11 @@ class Supervisor {
     batch_environment(spec.env, node_, id_, wd);
     spec.cwd = wd;
     spec.cpus = cpus_;
+    if (memory_cap_enabled() && node_.size.memory_gb > 0) {
+      spec.memory_limit_bytes = static_cast<std::uint64_t>(node_.size.memory_gb * 1073741824.0);
+      exec_log_.line("Memory of each process capped at " + std::to_string(node_.size.memory_gb) +
+                     " GiB (AMLEMU_NODE_MEMORY_CAP)");
+    }
     spec.output_file = driver_log_;
     spec.read_only_binds = mounted.binds;
     auto process = launcher_.start(spec);
@@ -581,6 +586,12 @@ class Supervisor {
   double preemption_rate_ = preemption_rate();
   std::mt19937_64 rng_{std::random_device{}()};
   Reason reason_ = Reason::Exited;
+
+  // $AMLEMU_NODE_MEMORY_CAP=1 caps each process's address space at the VM size's memory.
+  static bool memory_cap_enabled() {
+    const char* env = std::getenv("AMLEMU_NODE_MEMORY_CAP");
+    return env && std::string(env) == "1";
+  }
 
   static double preemption_rate() {
     const char* env = std::getenv("AMLEMU_PREEMPTION_RATE");

@@ -166,3 +166,16 @@ TEST_CASE("min_instances are provisioned and wait shows them", "[e2e][compute]")
   CHECK(show["status"]["currentNodeCount"] == 2);
   CHECK(show["nodes"][0]["privateIpAddress"] != show["nodes"][1]["privateIpAddress"]);
 }
+
+TEST_CASE("AMLEMU_NODE_MEMORY_CAP caps a process at its VM size's memory", "[e2e][compute]") {
+  TempHome t;
+  set_up(t, {"--name", "tiny", "--size", "STANDARD_D1_V2", "--max-instances", "1"});
+  json doc = {{"experiment_name", "compute"}, {"source_directory", AMLEMU_TEST_SCRIPTS},
+              {"entry_script", "big_alloc.py"}, {"compute_target", "tiny"}, {"user_managed", true}};
+  TempHome::write(t.work() / "m.json", doc.dump());
+  ::setenv("AMLEMU_NODE_MEMORY_CAP", "1", 1);
+  const auto capped = cli(t, {"job", "create", "--stream", "--file", "m.json"});
+  ::unsetenv("AMLEMU_NODE_MEMORY_CAP");
+  CHECK(capped.code == 0);
+  CHECK_THAT(capped.out, Contains("MemoryError: node memory cap holds"));
+}
