@@ -23,6 +23,7 @@
 #include "common/proc.hpp"
 #include "environment/environment.hpp"
 #include "history/run_store.hpp"
+#include "launch/run_tasks.hpp"
 #include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
 #include "workspace/workspace_impl.hpp"
@@ -226,13 +227,13 @@ class Supervisor {
              const Interrupts& interrupts, const StopPolicy& policy)
       : ws_(ws), store_(ws.impl().db), id_(std::move(run_id)), launcher_(launcher),
         clock_(clock), interrupts_(interrupts), policy_(policy),
-        artifacts_(layout::artifacts(ws.state_dir(), id_)) {}
+        artifacts_(layout::artifacts(ws.state_dir(), id_)),
+        logs_(artifacts_ / layout::kLogsDir) {}
 
   int run() {
     auto rec = store_.find(id_);
     if (!rec) return 1;
-    driver_log_ = artifacts_ / layout::kDriverLog;
-    stdfs::create_directories(artifacts_ / layout::kLogsDir);
+    stdfs::create_directories(logs_);
     try {
       drive(*rec);
     } catch (const std::exception& e) {
@@ -243,9 +244,20 @@ class Supervisor {
   }
 
  private:
+  enum class Reason { Exited, Canceled, TimedOut, Preempted, TaskFailed };
+
+  // A started task and how it ended.
+  struct Running {
+    Task task;
+    std::unique_ptr<Process> process;
+    std::optional<int> code;
+    bool stopped_by_us = false;
+  };
+
   bool status(const char* s, const nlohmann::json& error = nullptr) {
     return store_.set_status(id_, s, now_iso(), error);
   }
+  bool cancel_requested() const { return interrupts_.cancel; }
   bool canceled() {
     if (!cancel_requested()) return false;
     status(RunStatus::Canceled);
@@ -255,16 +267,30 @@ class Supervisor {
     register_files();
     status(RunStatus::Failed, error);
   }
-  void register_files() {
-    store_.add_files(id_, collection::list_artifacts(artifacts_));
+  void register_files() { store_.add_files(id_, collection::list_artifacts(artifacts_)); }
+
+  // The node logs (55, 65, 75) are per node; lines from before the nodes were known go to all.
+  void node_line(const std::string& text) {
+    if (exec_logs_.empty()) {
+      pending_exec_.push_back(text);
+    } else {
+      for (auto& l : exec_logs_) l.line(text);
+    }
   }
-  stdfs::path node_log(const std::string& prefix) const {
-    return artifacts_ / layout::kLogsDir / (prefix + node_.node_id + ".txt");
+  void open_node_logs(const std::vector<std::string>& node_ids) {
+    for (const auto& id : node_ids) {
+      exec_logs_.emplace_back();
+      prep_logs_.emplace_back();
+      for (const auto& l : pending_exec_) exec_logs_.back().line(l);
+      exec_logs_.back().open(logs_ / ("55_azureml-execution-" + id + ".txt"));
+      prep_logs_.back().open(logs_ / ("65_job_prep-" + id + ".txt"));
+    }
+    pending_exec_.clear();
   }
 
   void drive(const history::RunRecord& rec) {
     const auto& def = rec.definition;
-    const std::string target = rec.target;
+    target_ = rec.target;
 
     // Preparing: the environment, built once and cached.
     if (!status(RunStatus::Preparing) || canceled()) return;
@@ -272,125 +298,130 @@ class Supervisor {
     try {
       const auto spec = environment::resolve(def);
       env = environment::prepare(spec, layout::environments(ws_.state_dir()),
-                                 artifacts_ / layout::kLogsDir / "20_image_build_log.txt");
+                                 logs_ / "20_image_build_log.txt");
       if (spec.user_managed) {
-        exec_log_.line("user_managed_dependencies: using " + env.python.string() + " as it is");
+        node_line("user_managed_dependencies: using " + env.python.string() + " as it is");
       } else if (env.built) {
-        exec_log_.line("Environment " + env.id + " built in " + fmt_seconds(env.seconds));
+        node_line("Environment " + env.id + " built in " + fmt_seconds(env.seconds));
       } else {
-        exec_log_.line("Environment " + env.id + " found in the cache, reused in " +
-                       fmt_ms(env.seconds));
+        node_line("Environment " + env.id + " found in the cache, reused in " +
+                  fmt_ms(env.seconds));
       }
     } catch (const UserErrorException& e) {
-      open_node_logs(target == "local" ? local_node() : placeholder_node(target));
-      exec_log_.line(std::string("Preparing failed: ") + e.what());
+      node_line(std::string("Preparing failed: ") + e.what());
+      open_node_logs({placeholder_node_id()});
       fail(service_error("UserError", std::string("Preparing failed: ") + e.what()));
       return;
     }
 
     // Queued: waiting for the cluster's nodes (it scales up when it can).
     if (!status(RunStatus::Queued) || canceled()) return;
-    if (!acquire_node(target, def.value("nodeCount", 1))) return;
-    open_node_logs(node_);
-    exec_log_.line("Run " + id_ + " placed on node " + node_.node_id + " (" + node_.address +
-                   ") of compute target " + target +
-                   (node_.size.name.empty() ? "" : " (" + node_.size.name + ")"));
-    exec_log_.line(node_.dedicated ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
-                                   : "IsDedicatedCompute == False, polling for Low Pri Preemption");
-    if (!node_.size.name.empty() && node_.size.gpus == 0) {
-      exec_log_.line("The vmsize " + lower(node_.size.name) +
-                     " is not a GPU VM, skipping get GPU count by running nvidia-smi command.");
-      if (def.value("useGpu", false)) {
-        exec_log_.line("Warning: use_gpu is set but " + node_.size.name + " has no GPU");
-      }
-    } else if (node_.size.gpus > 0 && node_.gpus.empty()) {
-      std::string why;
-      compute::machine_gpus(&why);
-      exec_log_.line("Warning: no GPU on this machine (" + why + "); running " + node_.size.name +
-                     " in virtual GPU mode with " + std::to_string(node_.size.gpus) +
-                     " virtual GPU(s) and an empty CUDA_VISIBLE_DEVICES");
-    } else if (!node_.gpus.empty()) {
-      exec_log_.line("GPUs of this node: " + join(node_.gpus, ","));
-    }
-    if (!cpus_.empty()) {
-      std::vector<std::string> c;
-      for (int i : cpus_) c.push_back(std::to_string(i));
-      exec_log_.line("CPUs of this node: " + join(c, ","));
-    }
-    const auto job = layout::node_job_dir(node_.root, ws_.name(), id_);
-    const auto wd = layout::node_job_working_dir(job, id_);
-    job_dir_ = job;
-    const auto snapshot = snapshot_source(rec);
-    fs::copy_tree(snapshot, wd);
-    prep_log_.line("Extracted snapshot " + rec.properties.value("ContentSnapshotId", "") + " (" +
-                   std::to_string(fs::list_files(wd).size()) + " files) to " + wd.string());
-    const auto mounted = mount_data(ws_, def.value("dataReferences", nlohmann::json::object()),
-                                    job / "mounts", wd, exec_log_, prep_log_);
-    stdfs::create_directories(wd / layout::kOutputsDir);
-    stdfs::create_directories(wd / layout::kUserLogsDir);
-    prep_log_.line("Job preparation finished");
+    if (!acquire_nodes(def.value("nodeCount", 1))) return;
+    std::vector<std::string> ids;
+    for (const auto& n : held_) ids.push_back(n.node_id);
+    open_node_logs(ids);
+    for (size_t i = 0; i < held_.size(); ++i) contexts_.push_back(prepare_node(rec, i));
 
-    // Running: the script.
+    // Running: the script, once per process of the run's topology.
     if (!status(RunStatus::Running) || canceled()) return;
-    ProcessSpec spec;
-    spec.program = env.python;
-    spec.args = {def["script"].get<std::string>()};
-    const auto args = substitute_data_references(
-        def["arguments"].get<std::vector<std::string>>(), mounted.paths);
-    spec.args.insert(spec.args.end(), args.begin(), args.end());
-    spec.env = run_environment(ws_, rec, mounted, env.python);
-    batch_environment(spec.env, node_, id_, wd);
-    spec.cwd = wd;
-    spec.cpus = cpus_;
-    if (memory_cap_enabled() && node_.size.memory_gb > 0) {
-      spec.memory_limit_bytes = static_cast<std::uint64_t>(node_.size.memory_gb * 1073741824.0);
-      exec_log_.line("Memory of each process capped at " + std::to_string(node_.size.memory_gb) +
-                     " GiB (AMLEMU_NODE_MEMORY_CAP)");
+    std::vector<std::string> command = {env.python.string(), def["script"].get<std::string>()};
+    const auto args = substitute_data_references(def["arguments"].get<std::vector<std::string>>(),
+                                                 contexts_.front().mount_paths);
+    command.insert(command.end(), args.begin(), args.end());
+    std::vector<NodeContext> nodes;
+    for (auto& c : contexts_) {
+      c.context.env = run_environment(ws_, rec, c.mounted, env.python);
+      batch_environment(c.context.env, c.context.node, id_, c.context.wd);
+      if (held_.size() > 1) {
+        std::vector<std::string> addresses;
+        for (const auto& n : held_) addresses.push_back(n.address);
+        c.context.env["AZ_BATCH_HOST_LIST"] = join(addresses, ",");
+        c.context.env["AZ_BATCH_NODE_LIST"] = join(addresses, ";");
+        c.context.env["AZ_BATCH_MASTER_NODE"] = addresses.front() + ":6000";
+        c.context.env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] =
+            c.context.node.index == held_.front().index ? "true" : "false";
+      }
+      nodes.push_back(c.context);
     }
-    spec.output_file = driver_log_;
-    spec.read_only_binds = mounted.binds;
-    auto process = launcher_.start(spec);
+    const auto plan = plan_tasks(def, nodes, command, logs_, scratch_dir());
+    primary_log_ = logs_ / plan.primary_log;
     const auto started = now_iso();
-    write_process_info(process->pid(), spec, started);
-    const int code = wait_for(*process, def.value("maxRunDurationSeconds", 2592000), wd);
-    write_process_status(process->pid(), code, started);
+    std::vector<Running> running;
+    for (const auto& t : plan.tasks) {
+      auto spec = t.spec;
+      if (memory_cap_enabled() && held_[static_cast<size_t>(t.node)].size.memory_gb > 0) {
+        spec.memory_limit_bytes = static_cast<std::uint64_t>(
+            held_[static_cast<size_t>(t.node)].size.memory_gb * 1073741824.0);
+      }
+      running.push_back({t, launcher_.start(spec), std::nullopt, false});
+    }
+    if (memory_cap_enabled()) node_line("Memory of each process capped at the VM size's memory (AMLEMU_NODE_MEMORY_CAP)");
+    write_process_info(running, started);
+    wait_for(running, def.value("maxRunDurationSeconds", 2592000));
+    write_process_status(running, started);
+    end_run(def, running, plan);
+  }
 
+  // Decides the run's outcome from how its processes ended.
+  void end_run(const nlohmann::json& def, std::vector<Running>& running, const TaskPlan& plan) {
     if (reason_ == Reason::Preempted) {
-      append_driver("The node was preempted. Finalizing run...");
-      finalize(wd, service_error("ServiceError",
-                                 "AzureMLCompute job failed. JobPreempted: the low-priority node " +
-                                     node_.node_id + " running this job was preempted; "
-                                     "resubmit the job"));
+      append_primary("The node was preempted. Finalizing run...");
+      finalize(service_error("ServiceError",
+                             "AzureMLCompute job failed. JobPreempted: the low-priority node " +
+                                 preempted_node_ + " running this job was preempted; resubmit "
+                                 "the job"));
     } else if (reason_ == Reason::Canceled) {
-      append_driver("The run was canceled. Finalizing run...");
-      finalize(wd, nullptr, /*canceled=*/true);
+      append_primary("The run was canceled. Finalizing run...");
+      finalize(nullptr, /*canceled=*/true);
     } else if (reason_ == Reason::TimedOut) {
       // A time limit cancels the run, as the service does, and the error says why.
       const std::string why = "The run exceeded max_run_duration_seconds (" +
                               std::to_string(def.value("maxRunDurationSeconds", 0)) +
                               " s) and was canceled";
-      append_driver(why + ". Finalizing run...");
-      finalize(wd, service_error("UserError", why), /*canceled=*/true);
-    } else if (code == 0) {
-      append_driver("The experiment completed successfully. Finalizing run...");
-      finalize(wd, nullptr);
+      append_primary(why + ". Finalizing run...");
+      finalize(service_error("UserError", why), /*canceled=*/true);
+    } else if (!failed_) {
+      append_primary("The experiment completed successfully. Finalizing run...");
+      finalize(nullptr);
     } else {
-      const auto tail = read_tail(driver_log_, 16384);
-      append_driver("The experiment failed. Finalizing run...");
-      finalize(wd, user_program_error(tail, code));
+      // The process that failed first names the failure; for MPI, the rank that did.
+      const Running& f = running[*failed_];
+      std::string who = f.task.name;
+      stdfs::path log = logs_ / f.task.log;
+      int code = f.code.value_or(1);
+      if (!plan.rank_status_dir.empty()) {
+        int rank_code = 0;
+        const int rank = first_failed_rank(plan.rank_status_dir, &rank_code);
+        if (rank >= 0) {
+          who = "rank " + std::to_string(rank);
+          log = logs_ / ("70_driver_log_" + std::to_string(rank) + ".txt");
+          code = rank_code;
+        }
+      }
+      auto error = user_program_error(read_tail(log, 16384), code);
+      if (!who.empty()) {
+        error["error"]["message"] =
+            error["error"]["message"].get<std::string>() + " (" + who + " failed first)";
+        error["error"]["failedProcess"] = who;
+      }
+      append_primary("The experiment failed. Finalizing run...");
+      finalize(error);
     }
   }
 
   // Finalizing: ./outputs and ./logs into run history, then the terminal status.
-  void finalize(const stdfs::path& wd, const nlohmann::json& error, bool canceled = false) {
+  void finalize(const nlohmann::json& error, bool canceled = false) {
     if (!canceled && !status(RunStatus::Finalizing)) return;
-    NodeLog post_log;
-    post_log.open(node_log("75_job_post-"));
-    std::ostringstream collected;
-    collection::collect_outputs(wd, artifacts_, collected);
-    std::istringstream lines(collected.str());
-    for (std::string line; std::getline(lines, line);) post_log.line(line);
-    post_log.line("Job release finished");
+    for (size_t i = 0; i < contexts_.size(); ++i) {
+      NodeLog post;
+      post.open(logs_ / ("75_job_post-" + held_[i].node_id + ".txt"));
+      // Every node's ./outputs and ./logs land in one run history, as on the service.
+      std::ostringstream collected;
+      collection::collect_outputs(contexts_[i].context.wd, artifacts_, collected);
+      std::istringstream lines(collected.str());
+      for (std::string line; std::getline(lines, line);) post.line(line);
+      post.line("Job release finished");
+    }
     register_files();
     if (canceled) {
       status(RunStatus::Canceled, error);
@@ -401,18 +432,92 @@ class Supervisor {
     }
   }
 
-  enum class Reason { Exited, Canceled, TimedOut, Preempted };
+  // Waits for the processes: the run goes on until every non-server process has exited; the
+  // first failure, a cancel, the time limit or a preemption stops them all (SIGTERM, then
+  // SIGKILL after the grace period); servers are stopped once the others are done.
+  void wait_for(std::vector<Running>& running, int max_seconds) {
+    const auto deadline = clock_.now() + std::chrono::seconds(max_seconds);
+    auto next_sync = clock_.now() + policy_.logs_sync;
+    std::optional<Clock::TimePoint> kill_at;
+    bool stopping = false;
+    for (;;) {
+      bool all_exited = true;
+      bool primaries_done = true;
+      for (size_t i = 0; i < running.size(); ++i) {
+        auto& r = running[i];
+        if (!r.code) {
+          r.code = r.process->poll();
+          if (r.code) {
+            r.process->signal_group(SIGKILL);  // leftovers of its group never outlive it
+            if (*r.code != 0 && !r.task.server && !r.stopped_by_us && !failed_ && !stopping) {
+              failed_ = i;
+            }
+          }
+        }
+        if (!r.code) all_exited = false;
+        if (!r.code && !r.task.server) primaries_done = false;
+      }
+      if (all_exited) return;
+      const auto now = clock_.now();
+      auto stop_all = [&](int sig) {
+        for (auto& r : running) {
+          if (!r.code) {
+            r.stopped_by_us = true;
+            r.process->signal_group(sig);
+          }
+        }
+      };
+      if (!stopping) {
+        if (reason_ == Reason::Exited && node_preempted()) {
+          reason_ = Reason::Preempted;
+          stop_all(SIGKILL);  // a preempted VM just goes away
+          stopping = true;
+          kill_at = now;
+        } else if (cancel_requested() || now >= deadline) {
+          reason_ = cancel_requested() ? Reason::Canceled : Reason::TimedOut;
+          if (reason_ == Reason::TimedOut) status(RunStatus::CancelRequested);
+          stopping = true;
+        } else if (failed_ || primaries_done) {
+          stopping = true;  // a failure ends the rest; done workers end the servers
+        }
+        if (stopping && !kill_at) {
+          stop_all(SIGTERM);
+          kill_at = now + policy_.grace;
+        }
+      } else if (kill_at && now >= *kill_at) {
+        stop_all(SIGKILL);
+      }
+      if (now >= next_sync) {
+        for (const auto& c : contexts_) sync_user_logs(c.context.wd);
+        next_sync = now + policy_.logs_sync;
+      }
+      clock_.sleep_for(policy_.poll);
+    }
+  }
 
   // A lowpriority node can be taken away: by `compute preempt` (which signals this process) or
   // at random at $AMLEMU_PREEMPTION_RATE preemptions per node-hour.
   bool node_preempted() {
-    if (node_.dedicated || rec_target_ == "local") return false;
-    if (interrupts_.preempt) return true;
+    if (target_ == "local" || held_.empty() || held_.front().dedicated) return false;
+    if (interrupts_.preempt) {
+      for (const auto& n : compute::ClusterStore(ws_).nodes(target_, compute::now_ms())) {
+        if (n.state == compute::NodeState::Preempted) {
+          for (const auto& h : held_) {
+            if (h.index == n.index) preempted_node_ = h.node_id;
+          }
+        }
+      }
+      if (preempted_node_.empty()) preempted_node_ = held_.front().node_id;
+      return true;
+    }
     if (preemption_rate_ > 0) {
-      const double p = preemption_rate_ * policy_.poll.count() / 3.6e6;
+      const double p = preemption_rate_ * static_cast<double>(policy_.poll.count()) *
+                       static_cast<double>(held_.size()) / 3.6e6;
       if (std::uniform_real_distribution<double>(0, 1)(rng_) < p) {
-        compute::ClusterStore(ws_).preempt(rec_target_, std::to_string(node_.index),
+        const auto& victim = held_[rng_() % held_.size()];
+        compute::ClusterStore(ws_).preempt(target_, std::to_string(victim.index),
                                            compute::now_ms());
+        preempted_node_ = victim.node_id;
         return true;
       }
     }
@@ -420,21 +525,16 @@ class Supervisor {
   }
 
   // Waits in Queued until the cluster gives the run its nodes. False when canceled meanwhile.
-  bool acquire_node(const std::string& target, int node_count) {
-    rec_target_ = target;
-    if (target == "local") {
-      node_ = local_node();
+  bool acquire_nodes(int node_count) {
+    if (target_ == "local") {
+      held_ = {local_node()};
       return true;
     }
     compute::ClusterStore cluster(ws_);
-    cluster.enqueue(id_, target, node_count, compute::now_ms());
+    cluster.enqueue(id_, target_, node_count, compute::now_ms());
     for (;;) {
-      const auto held = cluster.step(target, compute::now_ms(), id_);
-      if (!held.empty()) {
-        node_ = held.front();
-        cpus_ = compute::node_cpus(node_.index, node_.size.vcpus, machine_cpus());
-        return true;
-      }
+      held_ = cluster.step(target_, compute::now_ms(), id_);
+      if (!held_.empty()) return true;
       if (cancel_requested()) {
         cluster.release(id_, compute::now_ms());
         status(RunStatus::Canceled);
@@ -442,6 +542,64 @@ class Supervisor {
       }
       clock_.sleep_for(kQueuePoll);
     }
+  }
+
+  struct PreparedNode {
+    NodeContext context;
+    Mounted mounted;
+    std::map<std::string, std::string> mount_paths;
+  };
+
+  // A node's job folder: its copy of the snapshot, its mounts, its CPUs, its log lines.
+  PreparedNode prepare_node(const history::RunRecord& rec, size_t i) {
+    const auto& def = rec.definition;
+    const auto& node = held_[i];
+    NodeLog& exec = exec_logs_[i];
+    NodeLog& prep = prep_logs_[i];
+    PreparedNode p;
+    p.context.node = node;
+    if (target_ != "local") {
+      p.context.cpus = compute::node_cpus(node.index, node.size.vcpus, machine_cpus());
+    }
+    exec.line("Run " + id_ + " placed on node " + node.node_id + " (" + node.address +
+              ") of compute target " + target_ +
+              (node.size.name.empty() ? "" : " (" + node.size.name + ")"));
+    exec.line(node.dedicated ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
+                             : "IsDedicatedCompute == False, polling for Low Pri Preemption");
+    if (!node.size.name.empty() && node.size.gpus == 0) {
+      exec.line("The vmsize " + lower(node.size.name) +
+                " is not a GPU VM, skipping get GPU count by running nvidia-smi command.");
+      if (def.value("useGpu", false)) {
+        exec.line("Warning: use_gpu is set but " + node.size.name + " has no GPU");
+      }
+    } else if (node.size.gpus > 0 && node.gpus.empty()) {
+      std::string why;
+      compute::machine_gpus(&why);
+      exec.line("Warning: no GPU on this machine (" + why + "); running " + node.size.name +
+                " in virtual GPU mode with " + std::to_string(node.size.gpus) +
+                " virtual GPU(s) and an empty CUDA_VISIBLE_DEVICES");
+    } else if (!node.gpus.empty()) {
+      exec.line("GPUs of this node: " + join(node.gpus, ","));
+    }
+    if (!p.context.cpus.empty()) {
+      std::vector<std::string> c;
+      for (int x : p.context.cpus) c.push_back(std::to_string(x));
+      exec.line("CPUs of this node: " + join(c, ","));
+    }
+    p.context.job_dir = layout::node_job_dir(node.root, ws_.name(), id_);
+    p.context.wd = layout::node_job_working_dir(p.context.job_dir, id_);
+    fs::copy_tree(snapshot_source(rec), p.context.wd);
+    prep.line("Extracted snapshot " + rec.properties.value("ContentSnapshotId", "") + " (" +
+              std::to_string(fs::list_files(p.context.wd).size()) + " files) to " +
+              p.context.wd.string());
+    p.mounted = mount_data(ws_, def.value("dataReferences", nlohmann::json::object()),
+                           p.context.job_dir / "mounts", p.context.wd, exec, prep);
+    p.context.binds = p.mounted.binds;
+    p.mount_paths = p.mounted.paths;
+    stdfs::create_directories(p.context.wd / layout::kOutputsDir);
+    stdfs::create_directories(p.context.wd / layout::kUserLogsDir);
+    prep.line("Job preparation finished");
+    return p;
   }
 
   compute::NodeInfo local_node() const {
@@ -455,56 +613,17 @@ class Supervisor {
     return n;
   }
 
-  compute::NodeInfo placeholder_node(const std::string& target) const {
-    auto n = local_node();
-    n.target = target;
-    n.node_id = compute::node_id(ws_.get_details()["workspaceid"], target, 0);
-    return n;
+  std::string placeholder_node_id() const {
+    return compute::node_id(ws_.get_details()["workspaceid"], target_, 0);
   }
 
-  void open_node_logs(const compute::NodeInfo& node) {
-    node_.node_id = node.node_id;
-    exec_log_.open(node_log("55_azureml-execution-"));
-    prep_log_.open(node_log("65_job_prep-"));
-  }
+  stdfs::path scratch_dir() const { return layout::run_dir(ws_.state_dir(), id_) / "launch"; }
 
   static int machine_cpus() {
     cpu_set_t set;
     CPU_ZERO(&set);
     if (::sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
     return static_cast<int>(std::thread::hardware_concurrency());
-  }
-
-  bool cancel_requested() const { return interrupts_.cancel; }
-
-  int wait_for(Process& p, int max_seconds, const stdfs::path& wd) {
-    const auto deadline = clock_.now() + std::chrono::seconds(max_seconds);
-    auto next_sync = clock_.now() + policy_.logs_sync;
-    std::optional<Clock::TimePoint> kill_at;
-    for (;;) {
-      if (auto code = p.poll()) {
-        p.signal_group(SIGKILL);  // leftovers of the script's group never outlive the run
-        return *code;
-      }
-      const auto now = clock_.now();
-      if (!kill_at && reason_ == Reason::Exited && node_preempted()) {
-        reason_ = Reason::Preempted;
-        p.signal_group(SIGKILL);  // a preempted VM just goes away
-        kill_at = now;
-      }
-      if (!kill_at && (cancel_requested() || now >= deadline)) {
-        reason_ = cancel_requested() ? Reason::Canceled : Reason::TimedOut;
-        if (reason_ == Reason::TimedOut) status(RunStatus::CancelRequested);
-        p.signal_group(SIGTERM);
-        kill_at = now + policy_.grace;
-      }
-      if (kill_at && now >= *kill_at) p.signal_group(SIGKILL);
-      if (now >= next_sync) {
-        sync_user_logs(wd);
-        next_sync = now + policy_.logs_sync;
-      }
-      clock_.sleep_for(policy_.poll);
-    }
   }
 
   // ./logs reaches run history while the run is running, not only at the end.
@@ -520,29 +639,46 @@ class Supervisor {
     store_.add_files(id_, files);
   }
 
-  void append_driver(const std::string& text) {
-    std::ofstream(driver_log_, std::ios::app) << "[" << stamp() << "] " << text << "\n";
+  void append_primary(const std::string& text) {
+    std::ofstream(primary_log_, std::ios::app) << "[" << stamp() << "] " << text << "\n";
   }
 
-  void write_process_info(int pid, const ProcessSpec& spec, const std::string& started) {
-    nlohmann::json cmd = nlohmann::json::array({spec.program.string()});
-    for (const auto& a : spec.args) cmd.push_back(a);
-    const nlohmann::json info = {
-        {"processes",
-         {{{"rank", 0}, {"node", node_.node_id}, {"address", node_.address}, {"processId", pid}, {"command", cmd},
-           {"workingDirectory", spec.cwd.string()}, {"log", layout::kDriverLog},
-           {"startTime", started}}}}};
-    fs::atomic_write(artifacts_ / layout::kLogsDir / "process_info.json", info.dump(2) + "\n");
+  nlohmann::json process_entry(const Running& r) const {
+    const auto& node = held_[static_cast<size_t>(r.task.node)];
+    nlohmann::json cmd = nlohmann::json::array({r.task.spec.program.string()});
+    for (const auto& a : r.task.spec.args) cmd.push_back(a);
+    return {{"name", r.task.name.empty() ? "rank 0" : r.task.name},
+            {"node", node.node_id},
+            {"address", node.address},
+            {"processId", r.process->pid()},
+            {"command", cmd},
+            {"workingDirectory", r.task.spec.cwd.string()},
+            {"log", std::string(layout::kLogsDir) + "/" + r.task.log}};
   }
 
-  void write_process_status(int pid, int code, const std::string& started) {
-    const nlohmann::json status = {
-        {"processes",
-         {{{"rank", 0}, {"node", node_.node_id}, {"address", node_.address}, {"processId", pid}, {"exitCode", code},
-           {"status", code == 0 ? "Completed" : "Failed"}, {"startTime", started},
-           {"endTime", now_iso()}}}}};
-    fs::atomic_write(artifacts_ / layout::kLogsDir / "process_status.json",
-                     status.dump(2) + "\n");
+  void write_process_info(const std::vector<Running>& running, const std::string& started) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : running) {
+      auto e = process_entry(r);
+      e["startTime"] = started;
+      list.push_back(e);
+    }
+    fs::atomic_write(logs_ / "process_info.json", nlohmann::json{{"processes", list}}.dump(2) + "\n");
+  }
+
+  void write_process_status(const std::vector<Running>& running, const std::string& started) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : running) {
+      auto e = process_entry(r);
+      const int code = r.code.value_or(-1);
+      e["exitCode"] = code;
+      e["status"] = r.stopped_by_us ? "Stopped" : (code == 0 ? "Completed" : "Failed");
+      e["startTime"] = started;
+      e["endTime"] = now_iso();
+      list.push_back(e);
+    }
+    fs::atomic_write(logs_ / "process_status.json",
+                     nlohmann::json{{"processes", list}}.dump(2) + "\n");
   }
 
   stdfs::path snapshot_source(const history::RunRecord& rec) const {
@@ -552,8 +688,9 @@ class Supervisor {
 
   void cleanup() {
     std::error_code ec;
-    if (!job_dir_.empty()) stdfs::remove_all(job_dir_, ec);
-    if (!rec_target_.empty() && rec_target_ != "local") {
+    for (const auto& c : contexts_) stdfs::remove_all(c.context.job_dir, ec);
+    stdfs::remove_all(scratch_dir(), ec);
+    if (!target_.empty() && target_ != "local") {
       try {
         compute::ClusterStore(ws_).release(id_, compute::now_ms());
       } catch (const std::exception&) {
@@ -568,25 +705,6 @@ class Supervisor {
   static std::string fmt_seconds(double s) { return std::to_string(s).substr(0, 5) + " s"; }
   static std::string fmt_ms(double s) { return std::to_string(static_cast<int>(s * 1000)) + " ms"; }
 
-  Workspace ws_;
-  history::RunStore store_;
-  std::string id_;
-  Launcher& launcher_;
-  Clock& clock_;
-  const Interrupts& interrupts_;
-  StopPolicy policy_;
-  stdfs::path artifacts_;
-  stdfs::path driver_log_;
-  NodeLog exec_log_;
-  NodeLog prep_log_;
-  compute::NodeInfo node_;
-  std::vector<int> cpus_;
-  std::string rec_target_;
-  stdfs::path job_dir_;
-  double preemption_rate_ = preemption_rate();
-  std::mt19937_64 rng_{std::random_device{}()};
-  Reason reason_ = Reason::Exited;
-
   // $AMLEMU_NODE_MEMORY_CAP=1 caps each process's address space at the VM size's memory.
   static bool memory_cap_enabled() {
     const char* env = std::getenv("AMLEMU_NODE_MEMORY_CAP");
@@ -597,6 +715,28 @@ class Supervisor {
     const char* env = std::getenv("AMLEMU_PREEMPTION_RATE");
     return env && *env ? std::atof(env) : 0.0;
   }
+
+  Workspace ws_;
+  history::RunStore store_;
+  std::string id_;
+  Launcher& launcher_;
+  Clock& clock_;
+  const Interrupts& interrupts_;
+  StopPolicy policy_;
+  stdfs::path artifacts_;
+  stdfs::path logs_;
+  stdfs::path primary_log_;
+  std::string target_;
+  std::vector<std::string> pending_exec_;
+  std::vector<NodeLog> exec_logs_;
+  std::vector<NodeLog> prep_logs_;
+  std::vector<compute::NodeInfo> held_;
+  std::vector<PreparedNode> contexts_;
+  std::optional<size_t> failed_;
+  std::string preempted_node_;
+  double preemption_rate_ = preemption_rate();
+  std::mt19937_64 rng_{std::random_device{}()};
+  Reason reason_ = Reason::Exited;
 };
 
 }  // namespace

@@ -112,7 +112,7 @@ class SpecReader {
 
   DistributedTraining distributed(const ojson& v, const std::string& key) const {
     if (!v.is_object()) fail(key, "must be an object, got " + type_name(v));
-    reject_unknown(v, key, {"type", "worker_count", "parameter_server_count",
+    reject_unknown(v, key, {"type", "worker_count", "parameter_server_count", "chief",
                             "process_count_per_node", "communication_backend"});
     if (!v.contains("type")) fail(key + ".type", "is required ('mpi', 'tensorflow' or 'pytorch')");
     DistributedTraining d;
@@ -120,16 +120,28 @@ class SpecReader {
     if (d.type != "mpi" && d.type != "tensorflow" && d.type != "pytorch") {
       fail(key + ".type", "must be 'mpi', 'tensorflow' or 'pytorch', got '" + d.type + "'");
     }
-    if (v.contains("worker_count")) {
-      if (d.type != "tensorflow") fail(key + ".worker_count", "applies to type 'tensorflow' only");
-      d.worker_count = integer(v["worker_count"], key + ".worker_count", 1);
-    }
-    if (v.contains("parameter_server_count")) {
-      if (d.type != "tensorflow") {
-        fail(key + ".parameter_server_count", "applies to type 'tensorflow' only");
+    for (const char* only_tf : {"worker_count", "parameter_server_count", "chief"}) {
+      if (v.contains(only_tf) && d.type != "tensorflow") {
+        fail(key + "." + only_tf, "applies to type 'tensorflow' only");
       }
+    }
+    for (const char* not_tf : {"process_count_per_node", "communication_backend"}) {
+      if (v.contains(not_tf) && d.type == "tensorflow") {
+        fail(key + "." + not_tf, "applies to types 'mpi' and 'pytorch' only");
+      }
+    }
+    if (v.contains("worker_count")) d.worker_count = integer(v["worker_count"], key + ".worker_count", 1);
+    if (v.contains("parameter_server_count")) {
       d.parameter_server_count =
           integer(v["parameter_server_count"], key + ".parameter_server_count", 0);
+    }
+    if (v.contains("chief")) d.chief = boolean(v["chief"], key + ".chief");
+    if (v.contains("process_count_per_node")) {
+      d.process_count_per_node =
+          integer(v["process_count_per_node"], key + ".process_count_per_node", 1);
+    }
+    if (v.contains("communication_backend")) {
+      d.communication_backend = string(v["communication_backend"], key + ".communication_backend");
     }
     return d;
   }

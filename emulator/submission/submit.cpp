@@ -26,6 +26,30 @@ std::string param_string(const nlohmann::json& v) {
   return v.dump();
 }
 
+int per_node(const Estimator& e) {
+  return e.distributed_training && e.distributed_training->process_count_per_node > 0
+             ? e.distributed_training->process_count_per_node
+             : e.process_count_per_node;
+}
+
+// runDefinition.communicator, as the service names it.
+std::string communicator(const Estimator& e) {
+  if (!e.distributed_training) return "None";
+  const auto& t = e.distributed_training->type;
+  return t == "mpi" ? "Mpi" : t == "tensorflow" ? "ParameterServer" : "Nccl";
+}
+
+// What the supervisor reads to start the run's processes.
+nlohmann::json distributed(const Estimator& e) {
+  if (!e.distributed_training) return nlohmann::json::object();
+  const auto& d = *e.distributed_training;
+  return {{"type", d.type},
+          {"processCountPerNode", per_node(e)},
+          {"workerCount", d.worker_count},
+          {"parameterServerCount", d.parameter_server_count},
+          {"chief", d.chief}};
+}
+
 nlohmann::json run_definition(const Estimator& e, const std::string& target) {
   nlohmann::json arguments = nlohmann::json::array();
   nlohmann::json refs = nlohmann::json::object();
@@ -52,7 +76,8 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
           {"frameworkVersion", e.framework_version},
           {"target", target},
           {"nodeCount", e.node_count},
-          {"communicator", "None"},
+          {"communicator", communicator(e)},
+          {"distributed", distributed(e)},
           {"useGpu", e.use_gpu},
           {"dataReferences", refs},
           {"maxRunDurationSeconds", e.max_run_duration_seconds},
@@ -63,7 +88,15 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
               {"condaPackages", e.conda_packages}}},
             {"environmentVariables", e.environment_variables}}},
           {"history", {{"outputCollection", true}, {"directoriesToWatch", {"logs"}}}},
-          {"mpi", {{"processCountPerNode", e.process_count_per_node}}},
+          {"mpi", {{"processCountPerNode", per_node(e)}}},
+          {"tensorflow",
+           {{"workerCount", e.distributed_training ? e.distributed_training->worker_count : 1},
+            {"parameterServerCount",
+             e.distributed_training ? e.distributed_training->parameter_server_count : 1}}},
+          {"pyTorch",
+           {{"communicationBackend",
+             e.distributed_training ? e.distributed_training->communication_backend : "Nccl"},
+            {"processCount", per_node(e) * e.node_count}}},
           {"docker", {{"shmSize", "2g"}}}};
 }
 
@@ -91,10 +124,14 @@ void validate(const Workspace& ws, const Estimator& e) {
           e.compute_target + "'");
     }
   }
-  if (e.distributed_training || e.node_count > 1 || e.process_count_per_node > 1) {
+  if (!e.distributed_training && (e.node_count > 1 || e.process_count_per_node > 1)) {
     throw UserErrorException(
-        "distributed_training: distributed runs (node_count or process_count_per_node above 1, "
-        "mpi, tensorflow or pytorch) are not supported yet by this version of amlemu");
+        "node_count: several nodes or processes need distributed_training (mpi, tensorflow or "
+        "pytorch) to say how to start them");
+  }
+  if (e.compute_target == "local" && e.node_count > 1) {
+    throw UserErrorException("node_count: the local target is one node; use an AmlCompute "
+                             "cluster for node_count " + std::to_string(e.node_count));
   }
   for (const auto& [key, value] : e.script_params) {
     if (const auto* ref = std::get_if<DataReference>(&value)) {

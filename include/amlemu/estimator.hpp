@@ -21,11 +21,18 @@ namespace amlemu {
 /// path where the data is mounted or downloaded.
 using ScriptParamValue = std::variant<nlohmann::json, DataReference>;
 
-/// `distributed_training`: mpi, tensorflow (worker_count, parameter_server_count) or pytorch.
+/// `distributed_training`: MpiConfiguration, TensorflowConfiguration or PyTorchConfiguration.
 struct DistributedTraining {
   std::string type;  // "mpi", "tensorflow" or "pytorch"
+  /// TensorFlow: one process per worker and per parameter server (the SDK v1 defaults: 1 and 1).
   int worker_count = 1;
-  int parameter_server_count = 0;
+  int parameter_server_count = 1;
+  /// TensorFlow: also start a "chief" task (TensorFlow 2's coordinator for
+  /// ParameterServerStrategy). Azure emits no chief; worker 0 is the chief there.
+  bool chief = false;
+  /// MPI and PyTorch: processes per node; 0 means the estimator's process_count_per_node.
+  int process_count_per_node = 0;
+  std::string communication_backend = "Nccl";  // PyTorch, recorded only
 };
 
 /// The arguments of `Estimator(...)` / `TensorFlow(...)`.

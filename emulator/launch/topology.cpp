@@ -1,0 +1,112 @@
+#include "launch/topology.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+namespace amlemu::launch {
+
+bool port_is_free(const std::string& address, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::vector<TfTask> place_tf_tasks(int worker_count, int parameter_server_count, bool chief,
+                                   const std::vector<std::string>& addresses,
+                                   const PortCheck& free) {
+  const int nodes = std::max<int>(1, static_cast<int>(addresses.size()));
+  std::vector<TfTask> tasks;
+  for (int j = 0; j < parameter_server_count; ++j) tasks.push_back({"ps", j, j % nodes, 0});
+  if (chief) tasks.push_back({"chief", 0, 0, 0});
+  for (int i = 0; i < worker_count; ++i) tasks.push_back({"worker", i, i % nodes, 0});
+  std::map<int, int> next_port;  // per node
+  for (auto& t : tasks) {
+    int port = next_port.count(t.node) ? next_port[t.node] : 2222;
+    while (!free(addresses.empty() ? "127.0.0.1" : addresses[static_cast<size_t>(t.node)], port)) {
+      ++port;
+    }
+    t.port = port;
+    next_port[t.node] = port + 1;
+  }
+  return tasks;
+}
+
+std::string tf_config(const std::vector<TfTask>& tasks, const TfTask& task,
+                      const std::vector<std::string>& addresses) {
+  nlohmann::ordered_json cluster;
+  for (const char* job : {"chief", "ps", "worker"}) {
+    std::vector<const TfTask*> of;
+    for (const auto& t : tasks) {
+      if (t.type == job) of.push_back(&t);
+    }
+    if (of.empty() && std::string(job) != "ps") continue;
+    std::sort(of.begin(), of.end(), [](const TfTask* a, const TfTask* b) { return a->index < b->index; });
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto* t : of) {
+      list.push_back(addresses[static_cast<size_t>(t->node)] + ":" + std::to_string(t->port));
+    }
+    cluster[job] = list;
+  }
+  nlohmann::ordered_json doc;
+  doc["cluster"] = cluster;
+  doc["task"] = {{"type", task.type}, {"index", task.index}};
+  doc["environment"] = "cloud";
+  return doc.dump();
+}
+
+std::string mpi_hostfile(const std::vector<std::string>& addresses, int slots) {
+  std::string out;
+  for (const auto& a : addresses) out += a + " slots=" + std::to_string(slots) + "\n";
+  return out;
+}
+
+namespace {
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+}  // namespace
+
+std::map<std::string, std::string> mpi_node_variables(const std::vector<std::string>& addresses,
+                                                      int node, int processes_per_node) {
+  std::map<std::string, std::string> env;
+  env["AZ_BATCH_HOST_LIST"] = join(addresses, ",");
+  env["AZ_BATCH_NODE_LIST"] = join(addresses, ";");
+  env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] = node == 0 ? "true" : "false";
+  std::string ccp = std::to_string(addresses.size());
+  for (const auto& a : addresses) ccp += " " + a + " " + std::to_string(processes_per_node);
+  env["CCP_NODES"] = ccp;
+  if (addresses.size() > 1) {
+    env["AZ_BATCH_MASTER_NODE"] = addresses[0] + ":6105";
+  } else {
+    env["AZ_BATCHAI_MPI_MASTER_NODE"] = addresses[0];
+  }
+  return env;
+}
+
+std::map<std::string, std::string> pytorch_variables(const std::vector<std::string>& addresses,
+                                                     int node, int local_rank,
+                                                     int processes_per_node, int master_port) {
+  const int world = static_cast<int>(addresses.size()) * processes_per_node;
+  return {{"MASTER_ADDR", addresses[0]},
+          {"MASTER_PORT", std::to_string(master_port)},
+          {"WORLD_SIZE", std::to_string(world)},
+          {"NODE_RANK", std::to_string(node)},
+          {"RANK", std::to_string(node * processes_per_node + local_rank)},
+          {"LOCAL_RANK", std::to_string(local_rank)},
+          {"LOCAL_WORLD_SIZE", std::to_string(processes_per_node)}};
+}
+
+}  // namespace amlemu::launch
