@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
-# CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), the
-# Fashion-MNIST data set and numpy for the sample job. Quick and silent when all is present.
+# CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
+# the Fashion-MNIST data set and numpy for the sample job. With --tests, also what the test
+# suite's distributed jobs import: mpi4py and TensorFlow (CPU). Quick and silent when all is
+# present.
 set -euo pipefail
+
+with_tests=0
+[ "${1:-}" = "--tests" ] && with_tests=1
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libboost-dev
           libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2
-          dataset-fashion-mnist python3)
+          openmpi-bin libopenmpi-dev dataset-fashion-mnist python3)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -23,15 +28,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# numpy for the interpreter that runs jobs ($AMLEMU_PYTHON, else python3 on PATH).
+# Python packages for the interpreter that runs jobs ($AMLEMU_PYTHON, else python3 on PATH):
+# Debian's package where the interpreter is Debian's, else pip.
 python="${AMLEMU_PYTHON:-$(command -v python3)}"
-if ! "$python" -c "import numpy" 2>/dev/null; then
-  if [ "$python" = /usr/bin/python3 ]; then
-    echo "Installing python3-numpy"
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-numpy >/dev/null
+need() {  # need MODULE DEBIAN_PACKAGE PIP_REQUIREMENT
+  "$python" -c "import $1" 2>/dev/null && return 0
+  if [ "$python" = /usr/bin/python3 ] && [ -n "$2" ]; then
+    echo "Installing $2"
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$2" >/dev/null
   else
-    echo "Installing numpy for $python"
-    "$python" -m pip install -q numpy 2>/dev/null ||
-      "$python" -m pip install -q --break-system-packages numpy
+    echo "Installing $3 for $python"
+    "$python" -m pip install -q "$3" 2>/dev/null ||
+      "$python" -m pip install -q --break-system-packages "$3"
   fi
+}
+need numpy python3-numpy numpy
+if [ "$with_tests" = 1 ]; then
+  need mpi4py python3-mpi4py mpi4py
+  need tensorflow "" tensorflow-cpu
 fi

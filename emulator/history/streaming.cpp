@@ -22,20 +22,40 @@ namespace {
 constexpr auto kLogPoll = std::chrono::milliseconds(20);
 constexpr int kLogListEvery = 5;
 
-// The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order.
+// The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order;
+// when several logs share that NN (distributed runs), the one of rank 0, the chief or worker 0.
 // Post-processing logs (75_ and up) are not followed: the SDK stops streaming once the driver
 // log reports the end of the script, so they never show on its console.
 std::string pick_log(const stdfs::path& artifacts) {
   static const std::regex pattern(R"(^(\d{2}).+\.txt$)");
-  std::string best;
+  std::vector<std::string> logs;
   std::smatch m;
   for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
     if (f.find('/') == std::string::npos && std::regex_match(f, m, pattern) &&
         std::stoi(m[1].str()) < 75) {
+      logs.push_back(f);
+    }
+  }
+  if (logs.empty()) return "";
+  const std::string prefix = logs.back().substr(0, 3);
+  std::string best = logs.back();
+  int best_rank = 99;
+  for (const auto& f : logs) {
+    if (f.rfind(prefix, 0) != 0) continue;
+    const auto ends = [&](const std::string& tail) {
+      return f.size() >= tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    const int rank = f == "70_driver_log.txt" ? 0
+                     : ends("_chief_0.txt")     ? 1
+                     : ends("_worker_0.txt")    ? 2
+                     : ends("_log_0.txt")       ? 3
+                                                : 99;
+    if (rank < best_rank) {
+      best_rank = rank;
       best = f;
     }
   }
-  return best.empty() ? "" : std::string(layout::kLogsDir) + "/" + best;
+  return std::string(layout::kLogsDir) + "/" + best;
 }
 
 // Prints what the log gained since `offset`, whole lines only unless `flush_all`; returns the

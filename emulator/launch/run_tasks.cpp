@@ -48,6 +48,16 @@ ProcessSpec spec_on(const NodeContext& node, const std::vector<std::string>& com
   return s;
 }
 
+bool has_module(const std::string& python, const std::string& module) {
+  std::error_code ec;
+  boost::process::child c(python, boost::process::args({"-c", "import " + module}),
+                          boost::process::std_out > boost::process::null,
+                          boost::process::std_err > boost::process::null, ec);
+  if (ec) return false;
+  c.wait(ec);
+  return c.exit_code() == 0;
+}
+
 TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& nodes,
                   const std::vector<std::string>& command, const stdfs::path& logs,
                   const stdfs::path& scratch) {
@@ -99,7 +109,17 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
                                   "--map-by", "slot", "--bind-to", "none"};
   if (::geteuid() == 0) cmd.push_back("--allow-run-as-root");
   cmd.push_back((share_dir() / "bin" / "amlemu-rank").string());
-  cmd.insert(cmd.end(), command.begin(), command.end());
+  // An uncaught Python exception would leave its rank blocked in MPI_Finalize (which waits for
+  // every rank) and the job hanging; mpi4py's runner turns it into MPI_Abort, so the run fails
+  // fast. Used whenever the interpreter has mpi4py.
+  if (has_module(command.front(), "mpi4py")) {
+    cmd.push_back(command.front());
+    cmd.push_back("-m");
+    cmd.push_back("mpi4py");
+    cmd.insert(cmd.end(), command.begin() + 1, command.end());
+  } else {
+    cmd.insert(cmd.end(), command.begin(), command.end());
+  }
 
   NodeContext launcher_node = nodes.front();
   launcher_node.env = base;
@@ -113,6 +133,7 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
                         spec_on(launcher_node, cmd, logs / "70_mpi_log.txt")});
   plan.primary_log = "70_driver_log_0.txt";
   plan.rank_status_dir = statuses;
+  plan.ranks = np;
   // Rank logs exist from the start, so streaming can follow rank 0 at once.
   for (int r = 0; r < np; ++r) std::ofstream(logs / ("70_driver_log_" + std::to_string(r) + ".txt"), std::ios::app);
   return plan;
@@ -175,6 +196,24 @@ TaskPlan plan_tasks(const nlohmann::json& def, const std::vector<NodeContext>& n
                         spec_on(nodes.front(), command, logs / "70_driver_log.txt")});
   plan.primary_log = "70_driver_log.txt";
   return plan;
+}
+
+int rank_with_traceback(const stdfs::path& logs, int ranks) {
+  int best = -1;
+  stdfs::file_time_type first = stdfs::file_time_type::max();
+  std::error_code ec;
+  for (int r = 0; r < ranks; ++r) {
+    const auto log = logs / ("70_driver_log_" + std::to_string(r) + ".txt");
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("Traceback (most recent call last):") == std::string::npos) continue;
+    const auto when = stdfs::last_write_time(log, ec);
+    if (!ec && when < first) {
+      first = when;
+      best = r;
+    }
+  }
+  return best;
 }
 
 int first_failed_rank(const stdfs::path& dir, int* exit_code) {

@@ -39,6 +39,7 @@ struct TaskPlan {
   std::vector<Task> tasks;
   std::string primary_log;  // the log that gets the completion line and that streaming follows
   std::filesystem::path rank_status_dir;  // MPI: where each rank records how it ended
+  int ranks = 0;                          // MPI: the number of ranks
 };
 
 /// Builds the run's processes from its runDefinition ("distributed" {type, processCountPerNode,
@@ -52,5 +53,9 @@ TaskPlan plan_tasks(const nlohmann::json& run_definition, const std::vector<Node
 /// Which MPI rank failed first, from the status files the rank wrapper wrote: the earliest
 /// non-zero exit. -1 when none did.
 int first_failed_rank(const std::filesystem::path& rank_status_dir, int* exit_code = nullptr);
+
+/// When MPI_Abort took every rank down before they could record anything: the rank whose log
+/// holds a Python traceback (the earliest written), or -1.
+int rank_with_traceback(const std::filesystem::path& logs_dir, int ranks);
 
 }  // namespace amlemu::launch

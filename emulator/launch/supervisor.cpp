@@ -391,7 +391,11 @@ class Supervisor {
       int code = f.code.value_or(1);
       if (!plan.rank_status_dir.empty()) {
         int rank_code = 0;
-        const int rank = first_failed_rank(plan.rank_status_dir, &rank_code);
+        int rank = first_failed_rank(plan.rank_status_dir, &rank_code);
+        if (rank < 0) {
+          rank = rank_with_traceback(logs_, plan.ranks);
+          rank_code = 1;
+        }
         if (rank >= 0) {
           who = "rank " + std::to_string(rank);
           log = logs_ / ("70_driver_log_" + std::to_string(rank) + ".txt");

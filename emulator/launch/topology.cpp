@@ -13,6 +13,10 @@ namespace amlemu::launch {
 bool port_is_free(const std::string& address, int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
+  // Servers (gRPC, Gloo, NCCL) bind with SO_REUSEADDR, so connections of an earlier run still in
+  // TIME_WAIT do not make a port busy; only a live listener does.
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
@@ -24,19 +28,24 @@ bool port_is_free(const std::string& address, int port) {
 
 std::vector<TfTask> place_tf_tasks(int worker_count, int parameter_server_count, bool chief,
                                    const std::vector<std::string>& addresses,
-                                   const PortCheck& free) {
+                                   const PortCheck& free, bool shared_ports) {
   const int nodes = std::max<int>(1, static_cast<int>(addresses.size()));
   std::vector<TfTask> tasks;
   for (int j = 0; j < parameter_server_count; ++j) tasks.push_back({"ps", j, j % nodes, 0});
   if (chief) tasks.push_back({"chief", 0, 0, 0});
   for (int i = 0; i < worker_count; ++i) tasks.push_back({"worker", i, i % nodes, 0});
   std::map<int, int> next_port;  // per node
+  std::set<int> taken;           // across nodes, with shared_ports
   for (auto& t : tasks) {
+    const std::string address =
+        addresses.empty() ? "127.0.0.1" : addresses[static_cast<size_t>(t.node)];
     int port = next_port.count(t.node) ? next_port[t.node] : 2222;
-    while (!free(addresses.empty() ? "127.0.0.1" : addresses[static_cast<size_t>(t.node)], port)) {
+    while ((shared_ports && taken.count(port)) ||
+           !free(shared_ports ? "0.0.0.0" : address, port)) {
       ++port;
     }
     t.port = port;
+    taken.insert(port);
     next_port[t.node] = port + 1;
   }
   return tasks;

@@ -27,9 +27,12 @@ bool port_is_free(const std::string& address, int port);
 /// Places the tasks on the nodes the way Azure does: worker i and ps j on node i and j modulo
 /// the node count (the optional chief on node 0); per host, ports from 2222 upward, parameter
 /// servers first, then the chief, then workers, skipping any port `free` says is taken.
+/// With `shared_ports` (emulated hosts on one machine), a port given to a task on one host is
+/// taken on all: TensorFlow's servers listen on every address, so two hosts cannot both use
+/// 2222 as they would on Azure.
 std::vector<TfTask> place_tf_tasks(int worker_count, int parameter_server_count, bool chief,
                                    const std::vector<std::string>& addresses,
-                                   const PortCheck& free = port_is_free);
+                                   const PortCheck& free = port_is_free, bool shared_ports = true);
 
 /// The TF_CONFIG of `task`: {"cluster": {...}, "task": {"type", "index"}, "environment":
 /// "cloud"} with keys in that order, the cluster's jobs in name order, and "ps": [] even when

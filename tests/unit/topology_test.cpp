@@ -50,7 +50,7 @@ TEST_CASE("TF_CONFIG of every task, golden", "[topology][tensorflow]") {
   };
   for (const auto& c : cases) {
     INFO(c.name);
-    const auto tasks = place_tf_tasks(c.workers, c.ps, c.chief, c.nodes, all_free);
+    const auto tasks = place_tf_tasks(c.workers, c.ps, c.chief, c.nodes, all_free, /*shared_ports=*/false);
     REQUIRE(tasks.size() == c.expected.size());
     for (size_t i = 0; i < tasks.size(); ++i) CHECK(tf_config(tasks, tasks[i], c.nodes) == c.expected[i]);
   }
@@ -60,9 +60,22 @@ TEST_CASE("a busy port is skipped before launch", "[topology][tensorflow]") {
   auto busy_2222_on_first = [](const std::string& address, int port) {
     return !(address == "127.11.0.2" && port == 2222);
   };
-  const auto tasks = place_tf_tasks(2, 0, false, kTwo, busy_2222_on_first);
+  const auto tasks = place_tf_tasks(2, 0, false, kTwo, busy_2222_on_first, /*shared_ports=*/false);
   CHECK(tf_config(tasks, tasks[0], kTwo) ==
         R"({"cluster":{"ps":[],"worker":["127.11.0.2:2223","127.11.0.3:2222"]},"task":{"type":"worker","index":0},"environment":"cloud"})");
+}
+
+TEST_CASE("on one machine a port is used by one host only", "[topology][tensorflow]") {
+  // TensorFlow's servers listen on every address, so emulated hosts cannot share port numbers.
+  const auto tasks = place_tf_tasks(2, 1, false, kTwo, all_free);
+  CHECK(tf_config(tasks, tasks[0], kTwo) ==
+        R"({"cluster":{"ps":["127.11.0.2:2222"],"worker":["127.11.0.2:2223","127.11.0.3:2224"]},"task":{"type":"ps","index":0},"environment":"cloud"})");
+  int checked_on_wildcard = 0;
+  place_tf_tasks(1, 0, false, kOne, [&](const std::string& address, int) {
+    checked_on_wildcard += address == "0.0.0.0";
+    return true;
+  });
+  CHECK(checked_on_wildcard == 1);
 }
 
 TEST_CASE("port_is_free sees a bound port", "[topology]") {
