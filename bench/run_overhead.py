@@ -50,6 +50,19 @@ def machine():
                                                   platform.python_version())
 
 
+def replace_section(path, heading, text):
+    """Replaces the section starting at `heading` in a Markdown file (or appends it)."""
+    body = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
+    start = body.find(heading)
+    if start >= 0:
+        end = body.find("\n## ", start + 1)
+        body = body[:start] + text + (body[end + 1:] if end >= 0 else "")
+    else:
+        body = body.rstrip("\n") + "\n\n" + text
+    with open(path, "w") as f:
+        f.write(body)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -110,15 +123,7 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        body = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
-        start = body.find("## Run overhead")
-        if start >= 0:
-            end = body.find("\n## ", start + 1)
-            body = body[:start] + text + (body[end + 1:] if end >= 0 else "")
-        else:
-            body = body.rstrip("\n") + "\n\n" + text
-        with open(args.write, "w") as f:
-            f.write(body)
+        replace_section(args.write, "## Run overhead", text)
     shutil.rmtree(work, ignore_errors=True)
 
 

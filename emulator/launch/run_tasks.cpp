@@ -87,6 +87,11 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
         text += "export " + k + "=" + shell_quote(v) + "\n";
       }
     }
+    // Each node's daemon gets its own session folder: daemons sharing one race on the shared
+    // memory topology file hwloc writes there and crash.
+    const auto tmp = nodes[i].job_dir / "tmp";
+    stdfs::create_directories(tmp);
+    text += "export OMPI_MCA_orte_tmpdir_base=" + shell_quote(tmp.string()) + "\n";
     text += "export AMLEMU_NODE_WD=" + shell_quote(nodes[i].wd.string()) + "\n";
     text += "export AMLEMU_NODE_CPUS=" + shell_quote(cpu_list(nodes[i].cpus)) + "\n";
     text += "cd " + shell_quote(nodes[i].wd.string()) + "\n";

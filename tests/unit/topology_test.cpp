@@ -121,3 +121,73 @@ TEST_CASE("PyTorch variables of every process, golden", "[topology][pytorch]") {
   CHECK(pytorch_variables(kOne, 0, 0, 1, 6105).at("WORLD_SIZE") == "1");
   CHECK(pytorch_variables(kTwo, 0, 1, 2, 6106).at("RANK") == "1");
 }
+
+// ---- plan_tasks: the processes and files of a distributed run ----
+
+#include "common/fs.hpp"
+#include "launch/run_tasks.hpp"
+#include "support/temp_home.hpp"
+
+namespace {
+std::vector<NodeContext> two_nodes(const std::filesystem::path& root) {
+  std::vector<NodeContext> nodes(2);
+  for (int i = 0; i < 2; ++i) {
+    auto& n = nodes[static_cast<size_t>(i)];
+    n.node.index = i;
+    n.node.node_id = "node" + std::to_string(i);
+    n.node.address = kTwo[static_cast<size_t>(i)];
+    n.job_dir = root / ("job" + std::to_string(i));
+    n.wd = n.job_dir / "wd";
+    n.cpus = {i};
+    n.env = {{"AZ_BATCH_NODE_ID", n.node.node_id}, {"PATH", "/usr/bin:/bin"}};
+  }
+  return nodes;
+}
+}  // namespace
+
+TEST_CASE("MPI daemons of emulated hosts get their own session folders (hwloc shmem race)",
+          "[topology][mpi]") {
+  amlemu::testing::TempHome t;
+  const auto nodes = two_nodes(t.work());
+  const nlohmann::json def = {{"distributed", {{"type", "mpi"}, {"processCountPerNode", 2}}}};
+  const auto plan = plan_tasks(def, nodes, {"/usr/bin/python3", "train.py"}, t.work() / "logs",
+                               t.work() / "scratch", all_free);
+  REQUIRE(plan.tasks.size() == 1);
+  CHECK(plan.tasks[0].log == "70_mpi_log.txt");
+  CHECK(plan.primary_log == "70_driver_log_0.txt");
+  CHECK(plan.ranks == 4);
+  CHECK(amlemu::fs::read_file(t.work() / "scratch" / "hostfile") ==
+        "127.11.0.2 slots=2\n127.11.0.3 slots=2\n");
+  const auto a = amlemu::fs::read_file(t.work() / "scratch" / "contexts" / "127.11.0.2.sh");
+  const auto b = amlemu::fs::read_file(t.work() / "scratch" / "contexts" / "127.11.0.3.sh");
+  CHECK_THAT(a, Catch::Contains("export OMPI_MCA_orte_tmpdir_base='" + (t.work() / "job0" / "tmp").string() + "'"));
+  CHECK_THAT(b, Catch::Contains("export OMPI_MCA_orte_tmpdir_base='" + (t.work() / "job1" / "tmp").string() + "'"));
+  CHECK_THAT(b, Catch::Contains("export AZ_BATCH_IS_CURRENT_NODE_MASTER='false'"));
+  CHECK_THAT(b, Catch::Contains("export AMLEMU_NODE_CPUS='1'"));
+  CHECK_THAT(b, Catch::Contains("cd '" + (t.work() / "job1" / "wd").string() + "'"));
+  const auto& args = plan.tasks[0].spec.args;
+  CHECK(std::find(args.begin(), args.end(), "tcp,self") != args.end());  // no shared memory
+}
+
+TEST_CASE("TensorFlow and PyTorch runs start one process per task", "[topology]") {
+  amlemu::testing::TempHome t;
+  const auto nodes = two_nodes(t.work());
+  const auto tf = plan_tasks({{"distributed", {{"type", "tensorflow"}, {"workerCount", 2}, {"parameterServerCount", 1}}}},
+                             nodes, {"python3", "t.py"}, t.work(), t.work(), all_free);
+  REQUIRE(tf.tasks.size() == 3);
+  CHECK(tf.tasks[0].name == "ps 0");
+  CHECK(tf.tasks[0].server);
+  CHECK(tf.tasks[0].log == "70_driver_log_ps_0.txt");
+  CHECK_FALSE(tf.tasks[2].server);
+  CHECK(tf.tasks[2].node == 1);
+  CHECK(tf.tasks[2].spec.env.at("AZ_BATCH_NODE_ID") == "node1");
+  CHECK(tf.primary_log == "70_driver_log_worker_0.txt");
+  const auto pt = plan_tasks({{"distributed", {{"type", "pytorch"}, {"processCountPerNode", 2}}}},
+                             nodes, {"python3", "t.py"}, t.work(), t.work(), all_free);
+  REQUIRE(pt.tasks.size() == 4);
+  CHECK(pt.tasks[3].spec.env.at("RANK") == "3");
+  CHECK(pt.tasks[3].spec.cpus == std::vector<int>{1});
+  const auto single = plan_tasks(nlohmann::json::object(), nodes, {"python3", "t.py"}, t.work(), t.work(), all_free);
+  REQUIRE(single.tasks.size() == 1);
+  CHECK(single.primary_log == "70_driver_log.txt");
+}
