@@ -107,14 +107,16 @@ std::map<std::string, int> gpus_in_use(storage::Database& db) {
   return out;
 }
 
-std::vector<NodeInfo> held_by(const Workspace& ws, const std::string& target, const Cluster& c,
-                              const std::string& run_id) {
-  std::vector<NodeInfo> out;
-  if (run_id.empty()) return out;
+// The cluster's nodes as NodeInfo: all of them, or those `run_id` holds.
+std::vector<NodeInfo> node_infos(const Workspace& ws, const std::string& target, const Cluster& c,
+                                 const std::optional<std::string>& run_id = std::nullopt) {
   auto st = ws.impl().db.prepare(
-      "SELECT node_index, state, run_id, state_since, ready_at, gpus FROM nodes "
-      "WHERE target = ? AND run_id = ? ORDER BY node_index");
-  st.bind(1, target).bind(2, run_id);
+      std::string("SELECT node_index, state, COALESCE(run_id, ''), state_since, ready_at, gpus "
+                  "FROM nodes WHERE target = ?1") +
+      (run_id ? " AND run_id = ?2" : "") + " ORDER BY node_index");
+  st.bind(1, target);
+  if (run_id) st.bind(2, *run_id);
+  std::vector<NodeInfo> out;
   while (st.step()) {
     const Node n{static_cast<int>(st.integer(0)), st.text(1), st.text(2), st.integer(3),
                  st.integer(4)};
@@ -271,10 +273,17 @@ std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t
       given.push_back(g);
     }
     if (short_of_gpus && gpu_policy() == GpuPolicy::Fail) {
-      throw UserErrorException("not enough free GPUs for " + std::to_string(indexes.size()) +
-                               " node(s) of " + cluster.size.name + " (AMLEMU_GPU_POLICY=fail)");
-    }
-    if (!short_of_gpus) {
+      // The run that wanted them fails; the queue moves on. Whoever runs this step (that run's
+      // supervisor or another process) is not the one to get an error.
+      history::RunStore(ws_.impl().db)
+          .set_status(run, RunStatus::Failed, now_iso(),
+                      {{"error",
+                        {{"code", "UserError"},
+                         {"message", "not enough free GPUs for " + std::to_string(indexes.size()) +
+                                         " node(s) of " + cluster.size.name +
+                                         " (AMLEMU_GPU_POLICY=fail)"}}}});
+      db.prepare("DELETE FROM node_queue WHERE run_id = ?").bind(1, run).run();
+    } else if (!short_of_gpus) {
       for (size_t i = 0; i < indexes.size(); ++i) {
         db.prepare("UPDATE nodes SET state = 'running', run_id = ?, gpus = ?, state_since = ? "
                    "WHERE target = ? AND node_index = ?")
@@ -288,7 +297,7 @@ std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t
       db.prepare("DELETE FROM node_queue WHERE run_id = ?").bind(1, run).run();
     }
   }
-  auto held = held_by(ws_, target, cluster, run_id);
+  auto held = run_id.empty() ? std::vector<NodeInfo>{} : node_infos(ws_, target, cluster, run_id);
   tx.commit();
   return held;
 }
@@ -308,20 +317,7 @@ void ClusterStore::release(const std::string& run_id, std::int64_t now) {
 
 std::vector<NodeInfo> ClusterStore::nodes(const std::string& target, std::int64_t now) {
   step(target, now);
-  auto& db = ws_.impl().db;
-  const auto cluster = load_cluster(db, target);
-  auto st = db.prepare(
-      "SELECT node_index, state, COALESCE(run_id, ''), state_since, ready_at, gpus FROM nodes "
-      "WHERE target = ? ORDER BY node_index");
-  st.bind(1, target);
-  std::vector<NodeInfo> out;
-  while (st.step()) {
-    const Node n{static_cast<int>(st.integer(0)), st.text(1), st.text(2), st.integer(3),
-                 st.integer(4)};
-    out.push_back(info(ws_, target, cluster, n,
-                       nlohmann::json::parse(st.text(5)).get<std::vector<std::string>>()));
-  }
-  return out;
+  return node_infos(ws_, target, load_cluster(ws_.impl().db, target));
 }
 
 NodeInfo ClusterStore::preempt(const std::string& target, const std::string& node,

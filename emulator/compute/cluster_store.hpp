@@ -60,8 +60,8 @@ class ClusterStore {
   /// One scheduling step: runs that ended or whose supervisor died give their nodes back (a
   /// live run whose supervisor is gone is marked Failed), then the plan of scheduler.hpp is
   /// applied. Returns the nodes held by `run_id` (empty while it waits).
-  /// Throws ComputeTargetException when the target no longer exists, UserErrorException when
-  /// the GPU policy is "fail" and the GPUs are short.
+  /// Throws ComputeTargetException when the target no longer exists. With the GPU policy
+  /// "fail", a run whose nodes cannot get their GPUs is marked Failed and leaves the queue.
   std::vector<NodeInfo> step(const std::string& target, std::int64_t now,
                              const std::string& run_id = "");
 

@@ -9,6 +9,7 @@
 
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
+#include "common/proc.hpp"
 #include "compute/cluster_store.hpp"
 #include "compute/gpu.hpp"
 #include "workspace/workspace_impl.hpp"
@@ -97,16 +98,19 @@ ComputeTarget::ComputeTarget(const Workspace& ws, const std::string& name) : ws_
 ComputeTarget ComputeTarget::create(const Workspace& ws, const std::string& name,
                                     const ProvisioningConfiguration& config) {
   validate(name, config);
+  compute::provisioning_ms();  // a bad AMLEMU_NODE_PROVISIONING fails before anything is written
   ProvisioningConfiguration c = config;
   c.vm_size = find_vm_size(config.vm_size).name;
   auto& db = ws.impl().db;
   storage::Transaction tx(db);
-  auto existing = db.prepare("SELECT vm_size, min_nodes, max_nodes FROM compute_targets "
-                             "WHERE name = ?");
+  auto existing = db.prepare(
+      "SELECT vm_size, min_nodes, max_nodes, vm_priority, idle_seconds_before_scaledown "
+      "FROM compute_targets WHERE name = ?");
   existing.bind(1, name);
   if (existing.step()) {
     if (existing.text(0) != c.vm_size || existing.integer(1) != c.min_nodes ||
-        existing.integer(2) != *c.max_nodes) {
+        existing.integer(2) != *c.max_nodes || existing.text(3) != c.vm_priority ||
+        existing.integer(4) != c.idle_seconds_before_scaledown) {
       throw ComputeTargetException("Compute target '" + name +
                                    "' already exists with a different configuration (" +
                                    existing.text(0) + ", " + std::to_string(existing.integer(1)) +
@@ -246,9 +250,13 @@ void ComputeTarget::preempt(const std::string& node) const {
   const auto victim = compute::ClusterStore(ws_).preempt(name_, node, compute::now_ms());
   if (victim.run_id.empty()) return;
   // The run's supervisor stops the script and fails the run the way the service does.
-  auto st = ws_.impl().db.prepare("SELECT supervisor_pid FROM runs WHERE run_id = ?");
+  auto st = ws_.impl().db.prepare(
+      "SELECT supervisor_pid, supervisor_start FROM runs WHERE run_id = ?");
   st.bind(1, victim.run_id);
-  if (st.step() && !st.is_null(0)) ::kill(static_cast<pid_t>(st.integer(0)), SIGUSR1);
+  if (st.step() && !st.is_null(0)) {
+    const auto start = st.is_null(1) ? std::nullopt : std::optional<std::int64_t>(st.integer(1));
+    if (process_alive(st.integer(0), start)) ::kill(static_cast<pid_t>(st.integer(0)), SIGUSR1);
+  }
 }
 
 void ComputeTarget::delete_target() {

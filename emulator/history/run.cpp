@@ -6,6 +6,7 @@
 #include "amlemu/model.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
+#include "common/proc.hpp"
 #include "history/run_store.hpp"
 #include "registry/registry.hpp"
 #include "workspace/layout.hpp"
@@ -151,7 +152,9 @@ void Run::cancel() const {
   store.set_status(id_, RunStatus::CancelRequested, now_iso());
   // The supervisor ends the run's processes and records Canceled; without a live supervisor
   // there is nothing left to stop.
-  if (!rec.supervisor_pid || ::kill(static_cast<pid_t>(*rec.supervisor_pid), SIGTERM) != 0) {
+  // Only the run's own supervisor is signalled: a pid reused after a restart is left alone.
+  const bool live = rec.supervisor_pid && process_alive(*rec.supervisor_pid, rec.supervisor_start);
+  if (!live || ::kill(static_cast<pid_t>(*rec.supervisor_pid), SIGTERM) != 0) {
     store.set_status(id_, RunStatus::Canceled, now_iso());
   }
 }

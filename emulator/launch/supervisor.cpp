@@ -156,8 +156,9 @@ void batch_environment(std::map<std::string, std::string>& env, const compute::N
   env["AZ_BATCH_NODE_LIST"] = node.address;
   env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] = "true";
   env["AMLEMU_NODE_ADDRESS"] = node.address;
-  // A node sees only its own GPUs; CPU sizes and virtual GPU mode see none.
-  env["CUDA_VISIBLE_DEVICES"] = join(node.gpus, ",");
+  // A cluster node sees only its own GPUs; CPU sizes and virtual GPU mode see none. The local
+  // target is the machine itself, with whatever GPUs it has.
+  if (node.target != "local") env["CUDA_VISIBLE_DEVICES"] = join(node.gpus, ",");
   if (node.size.gpus > 0 && node.gpus.empty()) {
     env["AMLEMU_VIRTUAL_GPUS"] = std::to_string(node.size.gpus);
   }
@@ -343,19 +344,28 @@ class Supervisor {
       }
       nodes.push_back(c.context);
     }
-    const auto plan = plan_tasks(def, nodes, command, logs_, scratch_dir());
+    TaskPlan plan;
+    try {
+      plan = plan_tasks(def, nodes, command, logs_, scratch_dir());
+    } catch (const UserErrorException& e) {
+      node_line(e.what());
+      fail(service_error("UserError", e.what()));
+      return;
+    }
     primary_log_ = logs_ / plan.primary_log;
     const auto started = now_iso();
     std::vector<Running> running;
+    bool capped = false;
     for (const auto& t : plan.tasks) {
       auto spec = t.spec;
-      if (memory_cap_enabled() && held_[static_cast<size_t>(t.node)].size.memory_gb > 0) {
-        spec.memory_limit_bytes = static_cast<std::uint64_t>(
-            held_[static_cast<size_t>(t.node)].size.memory_gb * 1073741824.0);
+      const double gb = held_[static_cast<size_t>(t.node)].size.memory_gb;
+      if (memory_cap_enabled() && gb > 0) {
+        spec.memory_limit_bytes = static_cast<std::uint64_t>(gb * 1073741824.0);
+        capped = true;
       }
       running.push_back({t, launcher_.start(spec), std::nullopt, false});
     }
-    if (memory_cap_enabled()) node_line("Memory of each process capped at the VM size's memory (AMLEMU_NODE_MEMORY_CAP)");
+    if (capped) node_line("Memory of each process capped at the VM size's memory (AMLEMU_NODE_MEMORY_CAP)");
     write_process_info(running, started);
     wait_for(running, def.value("maxRunDurationSeconds", 2592000));
     write_process_status(running, started);
@@ -453,7 +463,9 @@ class Supervisor {
           r.code = r.process->poll();
           if (r.code) {
             r.process->signal_group(SIGKILL);  // leftovers of its group never outlive it
-            if (*r.code != 0 && !r.task.server && !r.stopped_by_us && !failed_ && !stopping) {
+            // Servers (parameter servers) never exit on their own: one that does, failing,
+            // fails the run like any other process.
+            if (*r.code != 0 && !r.stopped_by_us && !failed_ && !stopping) {
               failed_ = i;
             }
           }
@@ -539,6 +551,8 @@ class Supervisor {
     for (;;) {
       held_ = cluster.step(target_, compute::now_ms(), id_);
       if (!held_.empty()) return true;
+      // The scheduler may have ended the run (its GPUs cannot be had under the "fail" policy).
+      if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return false;
       if (cancel_requested()) {
         cluster.release(id_, compute::now_ms());
         status(RunStatus::Canceled);
@@ -563,7 +577,10 @@ class Supervisor {
     PreparedNode p;
     p.context.node = node;
     if (target_ != "local") {
-      p.context.cpus = compute::node_cpus(node.index, node.size.vcpus, machine_cpus());
+      const auto ids = machine_cpus();
+      for (int position : compute::node_cpus(node.index, node.size.vcpus, static_cast<int>(ids.size()))) {
+        p.context.cpus.push_back(ids[static_cast<size_t>(position)]);
+      }
     }
     exec.line("Run " + id_ + " placed on node " + node.node_id + " (" + node.address +
               ") of compute target " + target_ +
@@ -623,11 +640,20 @@ class Supervisor {
 
   stdfs::path scratch_dir() const { return layout::run_dir(ws_.state_dir(), id_) / "launch"; }
 
-  static int machine_cpus() {
+  // The CPUs this process may use, by id (a cpuset may leave gaps).
+  static std::vector<int> machine_cpus() {
+    std::vector<int> ids;
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-    return static_cast<int>(std::thread::hardware_concurrency());
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+      for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &set)) ids.push_back(c);
+      }
+    }
+    if (ids.empty()) {
+      for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) ids.push_back(static_cast<int>(c));
+    }
+    return ids;
   }
 
   // ./logs reaches run history while the run is running, not only at the end.

@@ -45,6 +45,9 @@ inline CliResult cli(const TempHome& t, const std::vector<std::string>& args) {
   return run_program(AMLEMU_CLI, args, t.work());
 }
 
+/// The run id from the first line of streamed output ("RunId: <id>").
+inline std::string run_id_of(const CliResult& r) { return r.out.substr(7, r.out.find('\n') - 7); }
+
 /// Polls `job show` until the run is terminal (or 60 s pass); returns the last document.
 inline nlohmann::json wait_terminal(const TempHome& t, const std::string& run_id) {
   nlohmann::json d;

@@ -128,7 +128,7 @@ TEST_CASE("a failing entry script gives a Failed run with its error in the log a
   CHECK_THAT(r.out, Contains("ValueError: bad learning rate"));
   CHECK_THAT(r.out, Contains("\nError:\n{\n    \"error\": {"));
   CHECK_THAT(r.out, Contains("\"message\": \"User program failed with ValueError: bad learning rate\""));
-  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const std::string run_id = run_id_of(r);
   const auto show = cli(t, {"job", "show", "--name", run_id}).json();
   CHECK(show["status"] == "Failed");
   CHECK(show["error"]["error"]["message"] == "User program failed with ValueError: bad learning rate");
@@ -268,7 +268,7 @@ TEST_CASE("a run over max_run_duration_seconds is canceled and says why", "[e2e]
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Contains("The run exceeded max_run_duration_seconds (1 s) and was canceled"));
   CHECK(gone(wait_for_pid(pid_file)));
-  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const std::string run_id = run_id_of(r);
   const auto show = cli(t, {"job", "show", "--name", run_id}).json();
   CHECK(show["status"] == "Canceled");
   const auto& h = show["statusHistory"];
@@ -284,7 +284,7 @@ TEST_CASE("a pip package that cannot be installed offline fails the run in Prepa
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Contains("Preparing failed: installing pip packages failed: ERROR:") &&
                         Contains("amlemu-no-such-package"));
-  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const std::string run_id = run_id_of(r);
   const auto show = cli(t, {"job", "show", "--name", run_id}).json();
   CHECK(show["status"] == "Failed");
   const auto& h = show["statusHistory"];

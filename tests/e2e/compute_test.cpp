@@ -36,8 +36,6 @@ json node_of(const std::string& out) {
   return json::parse(out.substr(at + 5, out.find('\n', at) - at - 5));
 }
 
-std::string run_id_of(const CliResult& r) { return r.out.substr(7, r.out.find('\n') - 7); }
-
 void wait_for_file(const stdfs::path& f) {
   for (int i = 0; i < 400 && !stdfs::exists(f); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -33,8 +33,6 @@ void set_up(const TempHome& t) {
                   "--max-instances", "2"}).code == 0);
 }
 
-std::string run_id_of(const CliResult& r) { return r.out.substr(7, r.out.find('\n') - 7); }
-
 json outputs(const TempHome& t, const std::string& run_id, const std::string& prefix) {
   const auto dir = t.work() / ("dl-" + run_id);
   cli(t, {"job", "download", "--name", run_id, "--download-path", dir.string(), "--prefix", "outputs/"});

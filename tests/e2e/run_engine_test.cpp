@@ -29,8 +29,6 @@ void set_up(const TempHome& t) {
                   "--max-instances", "2"}).code == 0);
 }
 
-std::string run_id_of(const CliResult& r) { return r.out.substr(7, r.out.find('\n') - 7); }
-
 std::vector<std::string> files_of(const TempHome& t, const std::string& run_id) {
   std::vector<std::string> out;
   const auto d = cli(t, {"job", "show", "--name", run_id}).json();
@@ -236,4 +234,46 @@ TEST_CASE("the snapshot honours .amlignore and is shared by runs of the same fol
   CHECK(da["properties"]["ContentSnapshotId"] == db["properties"]["ContentSnapshotId"]);
   CHECK(std::regex_match(da["properties"]["ContentSnapshotId"].get<std::string>(),
                          std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")));
+}
+
+TEST_CASE("download mode copies the data to path_on_compute in the working folder", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "dl.json", {{"entry_script", "download_check.py"},
+                                             {"script_params", {{"--data", {{"datastore", "workspaceblobstore"},
+                                                                           {"path_on_datastore", "nums"},
+                                                                           {"mode", "download"},
+                                                                           {"path_on_compute", "local/nums"}}}}}})});
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("data at local/nums holds ['numbers.txt']") && Contains("wrote to the downloaded copy"));
+  const auto ws_dir = t.home() / "workspaces" / "sub-1" / "rg-1" / "engine-ws";
+  CHECK(amlemu::fs::read_file(ws_dir / "datastores" / "workspaceblobstore" / "nums" / "numbers.txt") == "1\n2\n3\n");
+}
+
+TEST_CASE("TensorFlow(framework_version) is satisfied by the interpreter's TensorFlow", "[e2e][engine][tf-real]") {
+  namespace bp = boost::process;
+  bp::ipstream out;
+  bp::child probe(bp::search_path("python3"), "-c",
+                  "import importlib.metadata as m\n"
+                  "for d in ('tensorflow', 'tensorflow-cpu'):\n"
+                  "    try: print('.'.join(m.version(d).split('.')[:2])); break\n"
+                  "    except m.PackageNotFoundError: pass\n",
+                  bp::std_out > out, bp::std_err > bp::null);
+  std::string version;
+  std::getline(out, version);
+  probe.wait();
+  if (version.empty()) {
+    WARN("TensorFlow is not installed for python3: this test is skipped (tests/run.sh installs it)");
+    return;
+  }
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "tfv.json", {{"entry_script", "slow_ok.py"}, {"estimator", "TensorFlow"},
+                                              {"framework_version", version}})});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto build = log_text(t, run_id_of(r), "azureml-logs/20_");
+  CHECK_THAT(build, Contains("from the base interpreter satisfies tensorflow==" + version + ".*"));
 }

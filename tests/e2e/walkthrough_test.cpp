@@ -23,7 +23,7 @@ TEST_CASE("the walkthrough's job reaches 0.85 test accuracy and registers its mo
                             "--stream", "-o", "json"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  const std::string run_id = r.out.substr(7, r.out.find('\n') - 7);
+  const std::string run_id = run_id_of(r);
   const auto metrics = cli(t, {"job", "metrics", "--name", run_id}).json();
   CHECK(metrics["final_acc"].get<double>() >= 0.85);
   CHECK(metrics["training_acc"].size() == metrics["validation_acc"].size());
