@@ -46,4 +46,5 @@ need numpy python3-numpy numpy
 if [ "$with_tests" = 1 ]; then
   need mpi4py python3-mpi4py mpi4py
   need tensorflow "" tensorflow-cpu
+  need azure.ai.ml "" azure-ai-ml
 fi

@@ -3,6 +3,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/estimator.hpp"
 #include "amlemu/experiment.hpp"
+#include "amlemu/job_yaml.hpp"
 #include "amlemu/run.hpp"
 #include "cli/cli.hpp"
 
@@ -35,16 +36,34 @@ void add_job_commands(CLI::App& app, Context& ctx) {
 
   auto* create = group->add_subcommand("create", "Submit a job from a spec file");
   static std::string file, experiment;
+  static std::vector<std::string> overrides;
   static bool do_stream = false;
-  create->add_option("--file,-f", file, "Estimator-style JSON spec")->required();
-  create->add_option("--experiment-name", experiment, "Override the spec's experiment_name");
+  create->add_option("--file,-f", file,
+                     "A CLI v2 command job (.yml/.yaml) or an estimator-style JSON spec")
+      ->required();
+  create->add_option("--experiment-name", experiment, "Override the job's experiment_name");
+  create->add_option("--set", overrides, "key.path=value, applied to a YAML job (repeatable)");
   create->add_flag("--stream", do_stream, "Follow the run's log until it ends");
   add_output_option(create, ctx);
   create->callback([&ctx] {
-    const auto spec = load_job_spec(file);
+    const std::filesystem::path path(file);
+    const bool yaml = path.extension() == ".yml" || path.extension() == ".yaml";
+    if (!yaml && !overrides.empty()) {
+      throw UserErrorException("--set applies to YAML job files only");
+    }
+    JobSpec spec;
+    std::optional<CommandJob> v2;
+    if (yaml) {
+      v2 = load_command_job(path, overrides);
+      spec = v2->spec;
+    } else {
+      spec = load_job_spec(path);
+    }
     const auto ws = ctx.workspace();
     const Experiment exp(ws, experiment.empty() ? spec.experiment_name : experiment);
-    const auto run = exp.submit(spec.estimator);
+    const Estimator estimator = v2 ? resolve_command_job(ws, *v2) : spec.estimator;
+    for (const auto& w : estimator.warnings) std::cerr << "Warning: " << w << std::endl;
+    const auto run = exp.submit(estimator);
     if (do_stream) {
       stream(run);
       if (ctx.output == "json") print_json(summary(run));

@@ -23,6 +23,24 @@ int collect_outputs(const stdfs::path& working_dir, const stdfs::path& artifacts
   return count;
 }
 
+int collect_named_outputs(const stdfs::path& named_outputs_dir, const stdfs::path& artifacts,
+                          const stdfs::path& datastore_dir, std::ostream& log) {
+  int count = 0;
+  std::error_code ec;
+  if (!stdfs::is_directory(named_outputs_dir, ec)) return 0;
+  for (const auto& entry : stdfs::directory_iterator(named_outputs_dir, ec)) {
+    if (!entry.is_directory()) continue;
+    const auto name = entry.path().filename().string();
+    const auto files = fs::list_files(entry.path());
+    fs::copy_tree(entry.path(), artifacts / "named-outputs" / name);
+    fs::copy_tree(entry.path(), datastore_dir / name);
+    count += static_cast<int>(files.size());
+    log << "Uploaded " << files.size() << " files of output " << name << " to "
+        << (datastore_dir / name).string() << "\n";
+  }
+  return count;
+}
+
 FileList list_artifacts(const stdfs::path& artifacts) {
   FileList out;
   std::error_code ec;

@@ -16,6 +16,14 @@ using FileList = std::vector<std::pair<std::string, long long>>;
 int collect_outputs(const std::filesystem::path& working_dir,
                     const std::filesystem::path& artifacts, std::ostream& log);
 
+/// v2 named outputs: each folder under `named_outputs_dir` is copied into the run's artifacts as
+/// named-outputs/<name>/ (what `az ml job download` lays out) and to `datastore_dir`/<name>/ on
+/// the default datastore (Azure's default output location, azureml/<run id>/<name>/). Returns the
+/// number of files copied.
+int collect_named_outputs(const std::filesystem::path& named_outputs_dir,
+                          const std::filesystem::path& artifacts,
+                          const std::filesystem::path& datastore_dir, std::ostream& log);
+
 /// Every file of a run's artifacts folder with its size, for the run_files table.
 FileList list_artifacts(const std::filesystem::path& artifacts);
 

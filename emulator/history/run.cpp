@@ -71,6 +71,8 @@ nlohmann::json Run::get_details() const {
                       {"logFiles", log_files},
                       {"statusHistory", history}};
   if (!rec.error.is_null()) d["error"] = rec.error;
+  const auto warnings = rec.definition.value("warnings", nlohmann::json::array());
+  if (!warnings.empty()) d["warnings"] = warnings;
   return d;
 }
 

@@ -139,7 +139,7 @@ void RunStore::insert_run(const RunRecord& run, const std::string& time) {
       .bind(3, time)
       .run();
   db_.prepare("INSERT INTO runs (run_id, experiment_name, status, target, created_time, "
-              "definition, properties) VALUES (?, ?, ?, ?, ?, ?, ?)")
+              "definition, properties, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, run.run_id)
       .bind(2, run.experiment_name)
       .bind(3, std::string(RunStatus::Starting))
@@ -147,6 +147,7 @@ void RunStore::insert_run(const RunRecord& run, const std::string& time) {
       .bind(5, time)
       .bind(6, run.definition.dump())
       .bind(7, run.properties.dump())
+      .bind(8, run.tags.is_object() ? run.tags.dump() : std::string("{}"))
       .run();
   auto st = db_.prepare("INSERT INTO run_status (run_id, seq, status, time) VALUES (?, ?, ?, ?)");
   st.bind(1, run.run_id).bind(2, 0).bind(3, std::string(RunStatus::NotStarted)).bind(4, time);

@@ -116,6 +116,11 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   const auto details = get_details();
   if (show_output) {
     out << "\nExecution Summary\n=================\nRunId: " << id_ << "\n";
+    if (details.contains("warnings")) {
+      out << "\nWarnings:\n";
+      for (const auto& w : details["warnings"]) out << w.get<std::string>() << "\n";
+      out << "\n";
+    }
     if (details.contains("error")) out << "\nError:\n" << details["error"].dump(4) << "\n";
     out << "\n" << std::flush;
   }

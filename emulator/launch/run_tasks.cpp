@@ -9,6 +9,7 @@
 #include "amlemu/errors.hpp"
 #include "common/fs.hpp"
 #include "common/paths.hpp"
+#include "launch/supervisor.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu::launch {
@@ -39,7 +40,7 @@ ProcessSpec spec_on(const NodeContext& node, const std::vector<std::string>& com
                     const stdfs::path& log) {
   ProcessSpec s;
   s.program = command.front();
-  s.args.assign(command.begin() + 1, command.end());
+  s.args = substitute_data_references({command.begin() + 1, command.end()}, node.placeholders);
   s.env = node.env;
   s.cwd = node.wd;
   s.cpus = node.cpus;

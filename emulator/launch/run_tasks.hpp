@@ -24,6 +24,9 @@ struct NodeContext {
   std::filesystem::path wd;
   std::map<std::string, std::string> env;  // the full environment of a process on this node
   std::vector<std::pair<std::string, std::string>> binds;  // read-only datastore mounts
+  /// Data reference name -> its path on this node, for the $AZUREML_DATAREFERENCE_<name>
+  /// placeholders of the command line (each node mounts its own).
+  std::map<std::string, std::string> placeholders;
 };
 
 /// One process the supervisor starts.

@@ -325,14 +325,30 @@ class Supervisor {
 
     // Running: the script, once per process of the run's topology.
     if (!status(RunStatus::Running) || canceled()) return;
-    std::vector<std::string> command = {env.python.string(), def["script"].get<std::string>()};
-    const auto args = substitute_data_references(def["arguments"].get<std::vector<std::string>>(),
-                                                 contexts_.front().mount_paths);
-    command.insert(command.end(), args.begin(), args.end());
+    // v1: python <entry script> <arguments>; v2: the job's command, through the shell, which
+    // expands each node's own ${AZURE_ML_INPUT_x} and ${AZURE_ML_OUTPUT_x}.
+    std::vector<std::string> command;
+    if (!def.value("command", "").empty()) {
+      command = {"/bin/sh", "-c", def["command"].get<std::string>()};
+    } else {
+      command = {env.python.string(), def["script"].get<std::string>()};
+      const auto args = def["arguments"].get<std::vector<std::string>>();
+      command.insert(command.end(), args.begin(), args.end());
+    }
+    for (const auto& w : def.value("warnings", std::vector<std::string>{})) node_line("Warning: " + w);
+    if (!def.value("environmentNote", "").empty()) node_line(def["environmentNote"].get<std::string>());
+    const auto outputs = def.value("outputs", nlohmann::json::object());
     std::vector<NodeContext> nodes;
     for (auto& c : contexts_) {
       c.context.env = run_environment(ws_, rec, c.mounted, env.python);
       batch_environment(c.context.env, c.context.node, id_, c.context.wd);
+      c.context.placeholders = c.mount_paths;
+      for (const auto& [name, path] : c.mount_paths) c.context.env["AZURE_ML_INPUT_" + name] = path;
+      for (const auto& [name, mode] : outputs.items()) {
+        const auto dir = c.context.job_dir / "named-outputs" / name;
+        stdfs::create_directories(dir);
+        c.context.env["AZURE_ML_OUTPUT_" + name] = dir.string();
+      }
       if (held_.size() > 1) {
         std::vector<std::string> addresses;
         for (const auto& n : held_) addresses.push_back(n.address);
@@ -432,6 +448,10 @@ class Supervisor {
       // Every node's ./outputs and ./logs land in one run history, as on the service.
       std::ostringstream collected;
       collection::collect_outputs(contexts_[i].context.wd, artifacts_, collected);
+      collection::collect_named_outputs(contexts_[i].context.job_dir / "named-outputs", artifacts_,
+                                        layout::datastore(ws_.state_dir(), "workspaceblobstore") /
+                                            "azureml" / id_,
+                                        collected);
       std::istringstream lines(collected.str());
       for (std::string line; std::getline(lines, line);) post.line(line);
       post.line("Job release finished");

@@ -71,6 +71,10 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
   for (const auto& a : e.arguments) arguments.push_back(a);
   return {{"script", e.entry_script},
           {"arguments", arguments},
+          {"command", e.command},
+          {"outputs", e.outputs},
+          {"warnings", e.warnings},
+          {"environmentNote", e.environment_note},
           {"framework", "Python"},
           {"frameworkName", e.framework},
           {"frameworkVersion", e.framework_version},
@@ -107,11 +111,13 @@ void validate(const Workspace& ws, const Estimator& e) {
                              "' is not a directory");
   }
   const auto script = e.source_directory / e.entry_script;
-  if (stdfs::is_directory(script, ec)) {
+  if (!e.command.empty()) {
+    // A v2 command job names no entry script; its command runs as written.
+  } else if (stdfs::is_directory(script, ec)) {
     throw UserErrorException("entry_script '" + e.entry_script + "' is a directory in " +
                              e.source_directory.string());
   }
-  if (!stdfs::is_regular_file(script, ec)) {
+  if (e.command.empty() && !stdfs::is_regular_file(script, ec)) {
     throw UserErrorException("entry_script '" + e.entry_script + "' not found in source_directory '" +
                              e.source_directory.string() + "'");
   }
@@ -163,7 +169,13 @@ Run Experiment::submit(const Estimator& estimator) const {
   const std::string snapshot_id = submission::store_snapshot(
       estimator.source_directory, layout::snapshots(ws_.state_dir()), {});
   const auto now = std::chrono::system_clock::now();
-  const std::string run_id = make_run_id(name_, epoch_seconds(now));
+  // A v2 job's `name` is its run id, and must be new.
+  const std::string run_id =
+      estimator.run_name.empty() ? make_run_id(name_, epoch_seconds(now)) : estimator.run_name;
+  if (!estimator.run_name.empty() && history::RunStore(ws_.impl().db).find(run_id)) {
+    throw UserErrorException("name: a job named '" + run_id + "' already exists in workspace '" +
+                             ws_.name() + "'");
+  }
   const auto run_dir = layout::run_dir(ws_.state_dir(), run_id);
   try {
     stdfs::create_directories(layout::artifacts(ws_.state_dir(), run_id) / layout::kLogsDir);
@@ -177,6 +189,9 @@ Run Experiment::submit(const Estimator& estimator) const {
                       {"ProcessInfoFile", "azureml-logs/process_info.json"},
                       {"ProcessStatusFile", "azureml-logs/process_status.json"},
                       {"azureml.runsource", "experiment"}};
+    if (!estimator.display_name.empty()) rec.properties["displayName"] = estimator.display_name;
+    if (!estimator.description.empty()) rec.properties["description"] = estimator.description;
+    rec.tags = estimator.tags;
     history::RunStore(ws_.impl().db).insert_run(rec, iso_utc(now));
   } catch (...) {
     std::error_code ec;

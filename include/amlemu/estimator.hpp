@@ -53,6 +53,18 @@ struct Estimator {
   std::optional<DistributedTraining> distributed_training;
   int max_run_duration_seconds = 2592000;  // the service's default: 30 days
   bool user_managed_dependencies = false;
+
+  // CLI v2 command jobs (see job_yaml.hpp). When `command` is set it runs with /bin/sh instead
+  // of `python entry_script`; ${{inputs.x}} were replaced by values or data placeholders and
+  // ${{outputs.x}} by `$AZUREML_OUTPUT_<x>` placeholders.
+  std::string command;
+  std::map<std::string, std::string> outputs;  // name -> mode (rw_mount or upload)
+  std::string run_name;                        // the job's `name`: becomes the run id
+  std::string display_name;
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::vector<std::string> warnings;           // keys accepted but ignored, and the like
+  std::string environment_note;                // how a named environment was resolved
 };
 
 /// `TensorFlow(...)`: an Estimator whose framework is TensorFlow.

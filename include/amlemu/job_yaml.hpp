@@ -1,0 +1,48 @@
+// Azure ML CLI v2 command jobs: the same job.yml that `az ml job create --file job.yml` takes.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "amlemu/estimator.hpp"
+#include "amlemu/workspace.hpp"
+
+namespace amlemu {
+
+/// A parsed command job, before it meets a workspace.
+struct CommandJob {
+  JobSpec spec;  // experiment and estimator (command, node count, distribution, limits, ...)
+  struct LocalInput {
+    std::string name;
+    std::filesystem::path path;
+    std::string mode;  // ro_mount or download
+  };
+  std::vector<LocalInput> local_inputs;  // uploaded to the default datastore at submit
+  nlohmann::json environment;            // "azureml:..." reference or an inline object
+  std::filesystem::path file;
+};
+
+/// Reads a command job YAML. `overrides` are `key.path=value` pairs (`--set`), applied first.
+/// Unknown keys, wrong types, missing required values and unsupported features are
+/// UserErrorExceptions naming the file, line and key path; keys the emulator accepts but cannot
+/// honour become warnings in the estimator. Writes nothing.
+CommandJob load_command_job(const std::filesystem::path& file,
+                            const std::vector<std::string>& overrides = {});
+
+/// Makes a parsed job ready to submit to `ws`: resolves its environment (registered, curated or
+/// inline), and uploads local input folders to workspaceblobstore under LocalUpload/<hash>/.
+/// Throws UserErrorException naming what is missing.
+Estimator resolve_command_job(const Workspace& ws, const CommandJob& job);
+
+/// Registers an environment YAML (`$schema: .../environment.schema.json`): name, version
+/// (default: the next integer), image, conda_file, description, tags. Returns
+/// {"name", "version", ...}.
+nlohmann::json create_environment(const Workspace& ws, const std::filesystem::path& file);
+
+/// Registered environments, newest first.
+nlohmann::json list_registered_environments(const Workspace& ws);
+
+}  // namespace amlemu

@@ -1,0 +1,123 @@
+// End to end: CLI v2 command-job YAML files through `job create --file --stream`.
+#include <catch2/catch.hpp>
+
+#include "e2e/cli.hpp"
+
+using namespace amlemu::testing;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+void set_up(const TempHome& t) {
+  t.write_config("yaml-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+}
+}  // namespace
+
+TEST_CASE("a hello-world command job runs from its YAML", "[e2e][yaml]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/hello-v2/job.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("hello from 'amlemu'") || Contains("hello from amlemu"));
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
+  CHECK(show["experimentName"] == "hello-v2");
+  CHECK(show["status"] == "Completed");
+}
+
+TEST_CASE("a job with data inputs, a literal, a local folder and an output", "[e2e][yaml]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "data" / "numbers.txt", "1 2 3\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
+  TempHome::write(t.work() / "extra" / "extra.txt", "4");
+  TempHome::write(t.work() / "io.yml",
+                  "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n"
+                  "type: command\n"
+                  "name: io-job-1\n"
+                  "code: " + std::string(AMLEMU_TEST_SCRIPTS) + "\n"
+                  "command: >-\n"
+                  "  python io_job.py --data ${{inputs.data}} --local ${{inputs.extra}}\n"
+                  "  --factor ${{inputs.factor}} --out ${{outputs.result}}\n"
+                  "inputs:\n"
+                  "  data:\n"
+                  "    type: uri_folder\n"
+                  "    path: azureml://datastores/workspaceblobstore/paths/nums\n"
+                  "  extra:\n"
+                  "    type: uri_folder\n"
+                  "    path: extra\n"
+                  "    mode: download\n"
+                  "  factor: 10\n"
+                  "outputs:\n"
+                  "  result:\n"
+                  "    type: uri_folder\n"
+                  "environment: azureml:AzureML-sklearn-1.5@latest\n"
+                  "tags: {purpose: test}\n"
+                  "experiment_name: io\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "io.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(run_id_of(r) == "io-job-1");  // the job's name is its run id
+  CHECK_THAT(r.out, Contains("sum 100 written to result"));
+  REQUIRE(cli(t, {"job", "download", "--name", "io-job-1", "--download-path", "dl"}).code == 0);
+  CHECK(amlemu::fs::read_file(t.work() / "dl" / "named-outputs" / "result" / "sum.txt") == "100");
+  const auto ws = t.home() / "workspaces" / "sub-1" / "rg-1" / "yaml-ws";
+  CHECK(amlemu::fs::read_file(ws / "datastores" / "workspaceblobstore" / "azureml" / "io-job-1" / "result" / "sum.txt") == "100");
+  CHECK(cli(t, {"job", "show", "--name", "io-job-1"}).json()["tags"]["purpose"] == "test");
+  // The same name again is refused before anything runs.
+  const auto again = cli(t, {"job", "create", "--file", "io.yml"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.err, Contains("name: a job named 'io-job-1' already exists"));
+  // --set changes a value for one submission.
+  const auto set = cli(t, {"job", "create", "--stream", "--file", "io.yml", "--set", "name=io-job-2",
+                           "--set", "inputs.factor=2"});
+  CHECK(set.code == 0);
+  CHECK_THAT(set.out, Contains("sum 20 written to result"));
+}
+
+TEST_CASE("environment_variables reach the command", "[e2e][yaml]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "env.yml",
+                  "command: echo \"$GREETING from $AZUREML_RUN_ID, level $LEVEL\"\n"
+                  "environment: azureml:AzureML-sklearn-1.5@latest\n"
+                  "environment_variables:\n  GREETING: hi\n  LEVEL: 3\n"
+                  "resources: {instance_count: 1, shm_size: 8g}\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "env.yml"});
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("hi from " + run_id_of(r) + ", level 3"));
+  CHECK_THAT(r.err, Contains("Warning: resources.shm_size is accepted but ignored by amlemu"));
+  CHECK_THAT(r.out, Contains("\nWarnings:\nresources.shm_size is accepted but ignored by amlemu\n"));
+}
+
+TEST_CASE("a type: tensorflow job with two workers prints each TF_CONFIG", "[e2e][yaml][distributed]") {
+  TempHome t;
+  set_up(t);
+  REQUIRE(cli(t, {"compute", "create", "--name", "cpu-cluster", "--size", "STANDARD_D2_V2",
+                  "--max-instances", "2"}).code == 0);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         std::string(AMLEMU_SAMPLE_JOBS) + "/tf-distributed-v2/job.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Contains("is not pulled (no container engine)"));
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
+  for (int i = 0; i < 2; ++i) {
+    const auto log = amlemu::fs::read_file(
+        show["logFiles"]["azureml-logs/70_driver_log_worker_" + std::to_string(i) + ".txt"].get<std::string>());
+    // The script prints the TF_CONFIG it got with sorted keys.
+    CHECK_THAT(log, Contains("\"task\": {\"index\": " + std::to_string(i) + ", \"type\": \"worker\"}"));
+    CHECK_THAT(log, Contains("\"ps\": []"));
+  }
+}
+
+TEST_CASE("a missing compute says how to create it", "[e2e][yaml]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "c.yml", "command: echo\nenvironment: azureml:AzureML-sklearn-1.5@latest\ncompute: azureml:gpucluster\n");
+  const auto r = cli(t, {"job", "create", "--file", "c.yml"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("amlemu compute create --name gpucluster"));
+  CHECK(cli(t, {"job", "list"}).json().empty());
+}
