@@ -104,6 +104,21 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
           {"docker", {{"shmSize", "2g"}}}};
 }
 
+// $AMLEMU_AUTO_CREATE_COMPUTE=1: a missing cluster is created on first use, from
+// $AMLEMU_AUTO_COMPUTE_SIZE (default Standard_DS3_v2) with up to 4 nodes.
+void auto_create_compute(const Workspace& ws, const std::string& name) {
+  const char* opt_in = std::getenv("AMLEMU_AUTO_CREATE_COMPUTE");
+  if (!opt_in || std::string(opt_in) != "1") return;
+  try {
+    ComputeTarget existing(ws, name);
+  } catch (const ComputeTargetException&) {
+    const char* size = std::getenv("AMLEMU_AUTO_COMPUTE_SIZE");
+    ComputeTarget::create(ws, name,
+                          AmlCompute::provisioning_configuration(size && *size ? size : "Standard_DS3_v2",
+                                                                 "dedicated", 0, 4));
+  }
+}
+
 void validate(const Workspace& ws, const Estimator& e) {
   std::error_code ec;
   if (!stdfs::is_directory(e.source_directory, ec)) {
@@ -122,6 +137,7 @@ void validate(const Workspace& ws, const Estimator& e) {
                              e.source_directory.string() + "'");
   }
   if (e.compute_target != "local") {
+    auto_create_compute(ws, e.compute_target);
     const ComputeTarget target(ws, e.compute_target);  // throws when missing
     if (e.node_count > *target.configuration().max_nodes) {
       throw ComputeTargetException(

@@ -120,4 +120,10 @@ TEST_CASE("a missing compute says how to create it", "[e2e][yaml]") {
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Contains("amlemu compute create --name gpucluster"));
   CHECK(cli(t, {"job", "list"}).json().empty());
+  // Opt-in: the cluster is created on first use from a default size.
+  ::setenv("AMLEMU_AUTO_CREATE_COMPUTE", "1", 1);
+  const auto created = cli(t, {"job", "create", "--stream", "--file", "c.yml"});
+  ::unsetenv("AMLEMU_AUTO_CREATE_COMPUTE");
+  CHECK(created.code == 0);
+  CHECK(cli(t, {"compute", "show", "--name", "gpucluster"}).json()["vmSize"] == "Standard_DS3_v2");
 }
