@@ -51,3 +51,24 @@ TEST_CASE("the C++ walkthrough program follows the SDK's steps", "[e2e][walkthro
   CHECK_THAT(r.out, Contains("Registered tf-dnn-mnist id tf-dnn-mnist:1 version 1"));
   CHECK(std::filesystem::exists(t.work() / "downloaded" / "model" / "model.npz"));
 }
+
+TEST_CASE("the CUDA burn-in sample compiles with nvcc and skips clearly without a GPU", "[e2e][cuda]") {
+  TempHome t;
+  t.write_config("cuda-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  REQUIRE(cli(t, {"compute", "create", "--name", "gpucluster", "--size", "STANDARD_NC6",
+                  "--max-instances", "1"}).code == 0);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         std::string(AMLEMU_SAMPLE_JOBS) + "/cuda-burnin.json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto gpus = cli(t, {"gpu", "list"}).json()["gpus"];
+  if (r.out.find("SKIPPED: nvcc") != std::string::npos) {
+    WARN("the CUDA toolkit is not installed: the burn-in was only submitted, not compiled");
+  } else if (gpus.empty()) {
+    CHECK_THAT(r.out, Contains("compiled") && Contains("SKIPPED: no GPU on this node (amlemu virtual GPU mode, 1 virtual GPU(s))"));
+  } else {
+    CHECK_THAT(r.out, Contains("check: passed") && Contains("GFLOP/s"));
+    CHECK(cli(t, {"job", "metrics", "--name", run_id_of(r)}).json().contains("gflops"));
+  }
+}
