@@ -118,7 +118,7 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
   // An uncaught Python exception would leave its rank blocked in MPI_Finalize (which waits for
   // every rank) and the job hanging; mpi4py's runner turns it into MPI_Abort, so the run fails
   // fast. Used whenever the interpreter has mpi4py.
-  if (has_module(command.front(), "mpi4py")) {
+  if (command.front() != "/bin/sh" && has_module(command.front(), "mpi4py")) {
     cmd.push_back(command.front());
     cmd.push_back("-m");
     cmd.push_back("mpi4py");

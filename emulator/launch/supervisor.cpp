@@ -177,7 +177,8 @@ std::map<std::string, std::string> run_environment(const Workspace& ws,
   const std::string py = (share_dir() / "python").string();
   env["PYTHONPATH"] = env.count("PYTHONPATH") ? py + ":" + env["PYTHONPATH"] : py;
   env["PYTHONUNBUFFERED"] = "1";
-  if (python.parent_path().filename() == "bin") {  // a virtual environment: first on PATH
+  if (stdfs::exists(python.parent_path().parent_path() / "pyvenv.cfg")) {
+    // A built environment (a virtual environment): its bin first on PATH, as activation does.
     env["PATH"] = python.parent_path().string() + (env.count("PATH") ? ":" + env["PATH"] : "");
     env["VIRTUAL_ENV"] = python.parent_path().parent_path().string();
   }

@@ -86,12 +86,6 @@ class Reader {
   std::string file_;
 };
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // `--set a.b.c=value`: the value is read as YAML, so numbers stay numbers.
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file) {
   const auto eq = assignment.find('=');
@@ -240,7 +234,8 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
             for (const auto& p : d["pip"]) pip.push_back(p.as<std::string>());
           } else if (d.IsScalar()) {
             const auto name = d.as<std::string>();
-            if (name.rfind("python", 0) != 0 && name.rfind("pip", 0) != 0) other.push_back(name);
+            static const std::regex interpreter(R"(^(python|pip)([=<>!~ ].*)?$)");
+            if (!std::regex_match(name, interpreter)) other.push_back(name);
           }
         }
         inline_env["pipPackages"] = pip;
@@ -273,10 +268,12 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     const auto compute = r.str(root["compute"], "compute");
     if (compute == "local") {
       e.compute_target = "local";
-    } else if (compute.rfind("azureml:", 0) == 0 && compute.size() > 8) {
-      e.compute_target = compute.substr(8);
     } else {
-      r.fail(root["compute"], "compute", "'" + compute + "' must be azureml:<compute name> or local");
+      // azureml:<name>, or the bare name, which the service accepts too.
+      e.compute_target = compute.rfind("azureml:", 0) == 0 ? compute.substr(8) : compute;
+      if (e.compute_target.empty()) {
+        r.fail(root["compute"], "compute", "'" + compute + "' names no compute target");
+      }
     }
   }
   if (root["resources"]) {
@@ -326,6 +323,12 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     e.distributed_training = dt;
   }
 
+  if (e.node_count > 1 && !e.distributed_training) {
+    r.fail(root["resources"]["instance_count"], "resources.instance_count",
+           "several instances need a distribution (mpi, tensorflow or pytorch) to say what runs "
+           "on each");
+  }
+
   // Inputs: literals are written into the command; data inputs become each node's path.
   std::map<std::string, std::string> replacement;
   if (root["inputs"]) {
@@ -336,7 +339,8 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
       if (!std::regex_match(name, kIdentifier)) r.fail(kv.first, key, "is not a valid input name");
       const auto& v = kv.second;
       if (v.IsScalar()) {
-        replacement["inputs." + name] = shell_quote(v.as<std::string>());
+        // Written into the command as it is, as the service does.
+        replacement["inputs." + name] = v.as<std::string>();
         continue;
       }
       if (!v.IsMap()) r.fail(v, key, "must be a literal or a mapping with type and path");
@@ -344,7 +348,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
       const std::string itype = v["type"] ? r.str(v["type"], key + ".type") : "uri_folder";
       if (itype == "string" || itype == "integer" || itype == "number" || itype == "boolean") {
         if (!v["default"]) r.fail(v, key + ".default", "is required for a literal input");
-        replacement["inputs." + name] = shell_quote(v["default"].as<std::string>());
+        replacement["inputs." + name] = v["default"].as<std::string>();
         continue;
       }
       if (itype != "uri_folder" && itype != "uri_file" && itype != "custom_model" &&
@@ -506,19 +510,20 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
     } else {
       h.update(fs::read_file(in.path));
     }
-    const std::string target = "LocalUpload/" + h.hex().substr(0, 32) + "/" + in.path.filename().string();
+    const std::string folder = "LocalUpload/" + h.hex().substr(0, 32);
+    const std::string target = folder + "/" + in.path.filename().string();
     const auto ds = Datastore::get_default(ws);
     std::ostringstream quiet;
     if (stdfs::is_directory(in.path, ec)) {
       ds.upload(in.path, target, false, false, quiet);
     } else {
-      stdfs::create_directories(ds.root() / target);
-      stdfs::copy_file(in.path, ds.root() / target / in.path.filename(), stdfs::copy_options::skip_existing);
+      stdfs::create_directories(ds.root() / folder);
+      stdfs::copy_file(in.path, ds.root() / target, stdfs::copy_options::skip_existing);
     }
     DataReference ref;
     ref.datastore_name = ds.name();
     ref.data_reference_name = in.name;
-    ref.path_on_datastore = stdfs::is_directory(in.path, ec) ? target : target + "/" + in.path.filename().string();
+    ref.path_on_datastore = target;
     ref.mode = in.mode == "download" ? "download" : "mount";
     if (ref.mode == "download") ref.path_on_compute = "inputs/" + in.name;
     e.script_params.emplace_back("", ref);

