@@ -188,8 +188,11 @@ void ClusterStore::enqueue(const std::string& run_id, const std::string& target,
 }
 
 std::vector<Waiting> ClusterStore::queue(const std::string& target) {
+  // First come first served by submission time, so a run that took longer in Preparing keeps
+  // its place ahead of one submitted after it.
   auto st = ws_.impl().db.prepare(
-      "SELECT run_id, node_count FROM node_queue WHERE target = ? ORDER BY seq");
+      "SELECT q.run_id, q.node_count FROM node_queue q LEFT JOIN runs r ON r.run_id = q.run_id "
+      "WHERE q.target = ? ORDER BY COALESCE(r.created_time, ''), r.rowid, q.seq");
   st.bind(1, target);
   std::vector<Waiting> out;
   while (st.step()) out.push_back({st.text(0), static_cast<int>(st.integer(1))});

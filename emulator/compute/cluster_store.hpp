@@ -71,7 +71,7 @@ class ClusterStore {
   /// The cluster's nodes after a step, so their states are true now.
   std::vector<NodeInfo> nodes(const std::string& target, std::int64_t now);
 
-  /// The queue of `target`, first come first served.
+  /// The queue of `target`, first come first served (by submission time).
   std::vector<Waiting> queue(const std::string& target);
 
   /// Takes a low-priority node away: it becomes preempted and the run on it (if any) is

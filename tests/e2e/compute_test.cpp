@@ -50,11 +50,11 @@ TEST_CASE("two runs on a one-node cluster run one after the other, the second Qu
   set_up(t, {"--name", "one", "--size", "STANDARD_D2_V2", "--max-instances", "1"});
   const auto go = t.work() / "go";
   const auto a = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "a.json", "one", {{"--go-file", go.string()}})});
-  const auto b = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "b.json", "one")});
   REQUIRE(a.code == 0);
+  wait_for_file(t.work() / "go.started");  // the first run holds the only node
+  const auto b = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "b.json", "one")});
   REQUIRE(b.code == 0);
   const std::string ra = a.json()["name"], rb = b.json()["name"];
-  wait_for_file(t.work() / "go.started");
   bool b_queued = false;
   for (int i = 0; i < 100 && !b_queued; ++i) {
     b_queued = cli(t, {"job", "show", "--name", rb}).json()["status"] == "Queued";

@@ -138,7 +138,7 @@ TEST_CASE("cancel ends every process of every node", "[e2e][distributed][mpi]") 
   }
 }
 
-TEST_CASE("every TensorFlow task reads its TF_CONFIG; the ps is ended by the platform", "[e2e][distributed][tensorflow]") {
+TEST_CASE("every TensorFlow task reads its TF_CONFIG and the ps is ended by the platform", "[e2e][distributed][tensorflow]") {
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file",

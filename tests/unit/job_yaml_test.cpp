@@ -84,7 +84,7 @@ TEST_CASE("inputs and outputs become shell-safe values and per-node paths", "[ya
   CHECK(e.outputs.at("model") == "rw_mount");
 }
 
-TEST_CASE("ignored keys become warnings; --set overrides values", "[yaml]") {
+TEST_CASE("ignored keys become warnings and --set overrides values", "[yaml]") {
   TempHome t;
   const auto job = parse(t, "command: echo ${{inputs.n}}\n" + kEnv +
                                 "inputs: {n: 1}\nresources: {instance_count: 1, shm_size: 8g}\n"

@@ -174,6 +174,18 @@ TEST_CASE("the store queues runs across calls and hands out nodes in order", "[s
   CHECK(store.queue("cpu").empty());
 }
 
+TEST_CASE("the queue keeps submission order even when a later run is queued first", "[scheduler][store]") {
+  StoreFixture f(0, 1);
+  ClusterStore store(f.ws);
+  f.add_run("a_1_00000001");  // submitted first
+  f.add_run("b_1_00000002");
+  store.enqueue("b_1_00000002", "cpu", 1, 0);  // but reaches Queued first
+  store.enqueue("a_1_00000001", "cpu", 1, 1);
+  const auto q = store.queue("cpu");
+  REQUIRE(q.size() == 2);
+  CHECK(q[0].run_id == "a_1_00000001");
+}
+
 TEST_CASE("nodes of a finished run come back even if nobody released them", "[scheduler][store]") {
   StoreFixture f(1, 1);
   ClusterStore store(f.ws);
@@ -201,7 +213,7 @@ TEST_CASE("a run whose supervisor died is marked Failed and its nodes freed", "[
   CHECK(store.queue("cpu").empty());
 }
 
-TEST_CASE("status counts follow the nodes; preemption shows and scales back", "[scheduler][store]") {
+TEST_CASE("status counts follow the nodes and preemption shows and scales back", "[scheduler][store]") {
   StoreFixture f(2, 3);
   const ComputeTarget target(f.ws, "cpu");
   auto s = target.get_status();
