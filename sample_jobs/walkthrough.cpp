@@ -2,7 +2,9 @@
 //
 //   walkthrough CONFIG_JSON SAMPLE_JOBS_DIR DATA_DIR DOWNLOAD_DIR [EPOCHS]
 //
-// Each step names the SDK call it stands for.
+// Each step names the SDK call it stands for. At the end the downloaded model is loaded and
+// scored on the test images.
+#include <cstdlib>
 #include <iostream>
 
 #include "amlemu/amlemu.hpp"
@@ -39,8 +41,8 @@ int main(int argc, char** argv) {
     }
 
     // est = Estimator(source_directory=..., script_params=..., compute_target=..., ...)
-    // (the numpy version of the sample; TensorFlow(framework_version=...) would ask the
-    // environment for the tensorflow package)
+    // (a plain Estimator: TensorFlow(framework_version=...) would ask the environment for that
+    // exact tensorflow release; here the interpreter's own TensorFlow serves)
     Estimator est;
     est.source_directory = samples / "tf-mnist";
     est.entry_script = "tf_mnist.py";
@@ -69,7 +71,14 @@ int main(int argc, char** argv) {
 
     // model.download(target_dir=..., exist_ok=True)
     std::cout << "Downloaded to " << model.download(download, true).string() << "\n";
-    return 0;
+
+    // Load the downloaded SavedModel and score it on the test images (TensorFlow, in Python).
+    const char* python = std::getenv("AMLEMU_PYTHON");
+    const std::string command = std::string(python && *python ? python : "python3") + " '" +
+                                (samples / "tf-mnist" / "load_model.py").string() +
+                                "' --model-dir '" + download.string() + "' --data-folder '" +
+                                data.string() + "'";
+    return std::system(command.c_str()) == 0 ? 0 : 1;
   } catch (const amlemu::AmlException& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

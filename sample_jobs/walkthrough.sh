@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Azure ML "train and register a TensorFlow model" walkthrough, with the amlemu CLI:
 # workspace, upload Fashion-MNIST to the default datastore, create the GPU cluster, submit and
-# stream the job, look at its metrics, register the model and download it.
+# stream the job, look at its metrics, register the model, download it and score it.
 # State goes to $AMLEMU_HOME (default ~/.amlemu); the model is downloaded to
 # ${WALKTHROUGH_OUTPUT:-./walkthrough-output}.
 set -euo pipefail
@@ -40,3 +40,7 @@ amlemu model list --name tf-dnn-mnist -o table
 step "Download tf-dnn-mnist:$version"
 amlemu model download --name tf-dnn-mnist --version "$version" --download-path "$output" --exist-ok
 ls -l "$output/model"
+
+step "Load the downloaded model and score it on the 10,000 test images"
+"${AMLEMU_PYTHON:-python3}" "$root/sample_jobs/tf-mnist/load_model.py" --model-dir "$output" \
+  --data-folder /usr/share/datasets/fashion-mnist

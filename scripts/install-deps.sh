@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
 # CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
-# the Fashion-MNIST data set and numpy for the sample job. With --tests, also what the test
-# suite's distributed jobs import: mpi4py and TensorFlow (CPU). Quick and silent when all is
-# present.
+# the Fashion-MNIST data set, and numpy and TensorFlow (CPU) for the sample jobs. With --tests,
+# also what the test suite imports: mpi4py and azure-ai-ml. Quick and silent when all is present.
 set -euo pipefail
 
 with_tests=0
@@ -11,7 +10,7 @@ with_tests=0
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libboost-dev
           libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2
-          openmpi-bin libopenmpi-dev dataset-fashion-mnist python3)
+          openmpi-bin libopenmpi-dev dataset-fashion-mnist python3 python3-pip python3-venv)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -43,8 +42,8 @@ need() {  # need MODULE DEBIAN_PACKAGE PIP_REQUIREMENT
   fi
 }
 need numpy python3-numpy numpy
+need tensorflow "" tensorflow-cpu   # the walkthrough's model is TensorFlow
 if [ "$with_tests" = 1 ]; then
   need mpi4py python3-mpi4py mpi4py
-  need tensorflow "" tensorflow-cpu
   need azure.ai.ml "" azure-ai-ml
 fi

@@ -12,7 +12,7 @@ namespace {
 const char* kData = "/usr/share/datasets/fashion-mnist";
 }
 
-TEST_CASE("the walkthrough's job reaches 0.85 test accuracy and registers its model", "[e2e][walkthrough]") {
+TEST_CASE("the walkthrough's TensorFlow job reaches 0.87 test accuracy and registers its model", "[e2e][walkthrough]") {
   TempHome t;
   t.write_config("walk-ws");
   REQUIRE(cli(t, {"workspace", "create"}).code == 0);
@@ -25,7 +25,8 @@ TEST_CASE("the walkthrough's job reaches 0.85 test accuracy and registers its mo
   REQUIRE(r.code == 0);
   const std::string run_id = run_id_of(r);
   const auto metrics = cli(t, {"job", "metrics", "--name", run_id}).json();
-  CHECK(metrics["final_acc"].get<double>() >= 0.85);
+  // The Fashion-MNIST benchmark gives 0.8833 for a comparable MLP.
+  CHECK(metrics["final_acc"].get<double>() >= 0.87);
   CHECK(metrics["training_acc"].size() == metrics["validation_acc"].size());
   CHECK(metrics["validation_acc"].size() > 1);
   const auto model = cli(t, {"model", "create", "--name", "tf-dnn-mnist", "--run", run_id,
@@ -33,7 +34,11 @@ TEST_CASE("the walkthrough's job reaches 0.85 test accuracy and registers its mo
   CHECK(model["id"] == "tf-dnn-mnist:1");
   REQUIRE(cli(t, {"model", "download", "--name", "tf-dnn-mnist", "--version", "1",
                      "--download-path", "dl"}).code == 0);
-  CHECK(std::filesystem::file_size(t.work() / "dl" / "model" / "model.npz") > 100000);
+  CHECK(std::filesystem::exists(t.work() / "dl" / "model" / "saved_model.pb"));
+  CHECK(std::filesystem::file_size(t.work() / "dl" / "model" / "variables" / "variables.data-00000-of-00001") > 100000);
+  // Versions increase per registration.
+  CHECK(cli(t, {"model", "create", "--name", "tf-dnn-mnist", "--run", run_id, "--path",
+                "outputs/model"}).json()["id"] == "tf-dnn-mnist:2");
 }
 
 TEST_CASE("the C++ walkthrough program follows the SDK's steps", "[e2e][walkthrough]") {
@@ -47,9 +52,10 @@ TEST_CASE("the C++ walkthrough program follows the SDK's steps", "[e2e][walkthro
   CHECK_THAT(r.out, Contains("Creating a new compute target..."));
   CHECK_THAT(r.out, Contains("Streaming azureml-logs/70_driver_log.txt"));
   CHECK_THAT(r.out, Contains("Execution Summary"));
-  CHECK_THAT(r.out, Contains("File: outputs/model/model.npz"));
+  CHECK_THAT(r.out, Contains("File: outputs/model/saved_model.pb"));
+  CHECK_THAT(r.out, Contains("test accuracy: 0."));  // the downloaded model, loaded and scored
   CHECK_THAT(r.out, Contains("Registered tf-dnn-mnist id tf-dnn-mnist:1 version 1"));
-  CHECK(std::filesystem::exists(t.work() / "downloaded" / "model" / "model.npz"));
+  CHECK(std::filesystem::exists(t.work() / "downloaded" / "model" / "saved_model.pb"));
 }
 
 TEST_CASE("the CUDA burn-in sample compiles with nvcc and skips clearly without a GPU", "[e2e][cuda]") {
