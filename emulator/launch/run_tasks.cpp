@@ -195,8 +195,14 @@ TaskPlan plan_tasks(const nlohmann::json& def, const std::vector<NodeContext>& n
   const auto dist = def.value("distributed", nlohmann::json::object());
   const std::string type = dist.value("type", "");
   if (type == "mpi") return plan_mpi(dist, nodes, command, logs, scratch);
-  if (type == "tensorflow") return plan_tensorflow(dist, nodes, command, logs, free);
-  if (type == "pytorch") return plan_pytorch(dist, nodes, command, logs, free);
+  if (type == "tensorflow" || type == "pytorch") {
+    auto ports = std::make_shared<PortReservations>();
+    const PortCheck check = free ? free : ports->checker();
+    TaskPlan plan = type == "tensorflow" ? plan_tensorflow(dist, nodes, command, logs, check)
+                                         : plan_pytorch(dist, nodes, command, logs, check);
+    plan.ports = ports;
+    return plan;
+  }
   TaskPlan plan;
   plan.tasks.push_back({"", "70_driver_log.txt", false, 0,
                         spec_on(nodes.front(), command, logs / "70_driver_log.txt")});

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,7 @@ struct TaskPlan {
   std::vector<Task> tasks;
   std::string primary_log;  // the log that gets the completion line and that streaming follows
   std::filesystem::path rank_status_dir;  // MPI: where each rank records how it ended
+  std::shared_ptr<PortReservations> ports;  // held until the run ends
   int ranks = 0;                          // MPI: the number of ranks
 };
 
@@ -49,9 +51,11 @@ struct TaskPlan {
 /// workerCount, parameterServerCount, chief}), its nodes, the interpreter and the script's
 /// command line. `logs_dir` is azureml-logs/; `scratch` is a folder for the hostfile and node
 /// contexts. Throws UserErrorException when a distribution needs something missing (mpirun).
+/// `free` decides which ports TensorFlow and PyTorch servers may use; by default a port is
+/// reserved machine-wide (PortReservations) for as long as the plan lives.
 TaskPlan plan_tasks(const nlohmann::json& run_definition, const std::vector<NodeContext>& nodes,
                     const std::vector<std::string>& command, const std::filesystem::path& logs_dir,
-                    const std::filesystem::path& scratch, const PortCheck& free = port_is_free);
+                    const std::filesystem::path& scratch, const PortCheck& free = nullptr);
 
 /// Which MPI rank failed first, from the status files the rank wrapper wrote: the earliest
 /// non-zero exit. -1 when none did.

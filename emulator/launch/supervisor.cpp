@@ -98,9 +98,12 @@ Mounted mount_data(const Workspace& ws, const nlohmann::json& refs, const stdfs:
                                "' not found");
     }
     if (ref["mode"] == "Mount") {
+      // One mount point per run, the same on every node (as the job folder's path is on
+      // Azure), so a path one process hands to another stays valid on its node.
       const auto point = mounts / ds;
-      if (!stdfs::exists(stdfs::symlink_status(point))) {
-        stdfs::create_directories(point);
+      stdfs::create_directories(point);
+      if (std::none_of(m.binds.begin(), m.binds.end(),
+                       [&](const auto& b) { return b.second == point.string(); })) {
         m.binds.emplace_back(ds_root.string(), point.string());
         exec_log.line("Mounting datastore " + ds + " read-only at " + point.string());
       }
@@ -635,7 +638,8 @@ class Supervisor {
               std::to_string(fs::list_files(p.context.wd).size()) + " files) to " +
               p.context.wd.string());
     p.mounted = mount_data(ws_, def.value("dataReferences", nlohmann::json::object()),
-                           p.context.job_dir / "mounts", p.context.wd, exec, prep);
+                           layout::run_dir(ws_.state_dir(), id_) / "mounts", p.context.wd, exec,
+                           prep);
     p.context.binds = p.mounted.binds;
     p.mount_paths = p.mounted.paths;
     stdfs::create_directories(p.context.wd / layout::kOutputsDir);
@@ -741,6 +745,7 @@ class Supervisor {
     std::error_code ec;
     for (const auto& c : contexts_) stdfs::remove_all(c.context.job_dir, ec);
     stdfs::remove_all(scratch_dir(), ec);
+    stdfs::remove_all(layout::run_dir(ws_.state_dir(), id_) / "mounts", ec);  // empty points
     if (!target_.empty() && target_ != "local") {
       try {
         compute::ClusterStore(ws_).release(id_, compute::now_ms());

@@ -1,11 +1,16 @@
 #include "launch/topology.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <set>
 
 namespace amlemu::launch {
@@ -24,6 +29,48 @@ bool port_is_free(const std::string& address, int port) {
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
   ::close(fd);
   return ok;
+}
+
+namespace {
+const char* kReservations = "/tmp/amlemu-ports";
+}
+
+PortReservations::~PortReservations() {
+  for (int port : held_) ::unlink((std::string(kReservations) + "/" + std::to_string(port)).c_str());
+}
+
+bool PortReservations::reserve(const std::string& address, int port) {
+  ::mkdir(kReservations, 01777);
+  const std::string file = std::string(kReservations) + "/" + std::to_string(port);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      const std::string pid = std::to_string(::getpid());
+      (void)!::write(fd, pid.data(), pid.size());
+      ::close(fd);
+      if (!port_is_free(address, port)) {
+        ::unlink(file.c_str());
+        return false;
+      }
+      held_.push_back(port);
+      return true;
+    }
+    // Reserved: by a live process, or left by one that is gone (then take it over).
+    char buf[32] = {0};
+    const int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in >= 0) {
+      (void)!::read(in, buf, sizeof buf - 1);
+      ::close(in);
+    }
+    const long owner = std::atol(buf);
+    if (owner > 0 && (::kill(static_cast<pid_t>(owner), 0) == 0 || errno == EPERM)) return false;
+    ::unlink(file.c_str());
+  }
+  return false;
+}
+
+PortCheck PortReservations::checker() {
+  return [this](const std::string& address, int port) { return reserve(address, port); };
 }
 
 std::vector<TfTask> place_tf_tasks(int worker_count, int parameter_server_count, bool chief,

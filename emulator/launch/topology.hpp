@@ -24,6 +24,27 @@ struct TfTask {
 using PortCheck = std::function<bool(const std::string& address, int port)>;
 bool port_is_free(const std::string& address, int port);
 
+/// Machine-wide port reservations between runs: a run's servers start seconds after their
+/// ports were chosen (TensorFlow takes that long to import), so two runs starting together
+/// would pick the same free port. A reservation is a file /tmp/amlemu-ports/<port> holding the
+/// pid of the process that made it; one whose process is gone is taken over.
+class PortReservations {
+ public:
+  PortReservations() = default;
+  ~PortReservations();
+  PortReservations(const PortReservations&) = delete;
+  PortReservations& operator=(const PortReservations&) = delete;
+  PortReservations(PortReservations&& o) noexcept : held_(std::move(o.held_)) { o.held_.clear(); }
+  /// Reserves `port` when it is free (port_is_free) and not reserved by a live process.
+  bool reserve(const std::string& address, int port);
+  /// A PortCheck that reserves what it accepts.
+  PortCheck checker();
+  const std::vector<int>& held() const { return held_; }
+
+ private:
+  std::vector<int> held_;
+};
+
 /// Places the tasks on the nodes the way Azure does: worker i and ps j on node i and j modulo
 /// the node count (the optional chief on node 0); per host, ports from 2222 upward, parameter
 /// servers first, then the chief, then workers, skipping any port `free` says is taken.
