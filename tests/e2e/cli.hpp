@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/process.hpp>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -43,6 +44,27 @@ inline CliResult run_program(const std::string& program, const std::vector<std::
 
 inline CliResult cli(const TempHome& t, const std::vector<std::string>& args) {
   return run_program(AMLEMU_CLI, args, t.work());
+}
+
+/// Writes a JSON spec of experiment `experiment` whose source is tests/scripts, with `body`'s
+/// keys; returns its file name (relative to the work folder).
+inline std::string write_spec(const TempHome& t, const std::string& name,
+                              const std::string& experiment, const nlohmann::json& body) {
+  nlohmann::json doc = {{"experiment_name", experiment}, {"source_directory", AMLEMU_TEST_SCRIPTS}};
+  doc.update(body);
+  TempHome::write(t.work() / name, doc.dump(2));
+  return name;
+}
+
+/// A workspace `workspace` with numbers.txt (1, 2, 3) under nums/ on the default datastore and a
+/// two-node cluster cpu-cluster (Standard_D2_v2).
+inline void standard_workspace(const TempHome& t, const std::string& workspace) {
+  t.write_config(workspace);
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  TempHome::write(t.work() / "data" / "numbers.txt", "1\n2\n3\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
+  REQUIRE(cli(t, {"compute", "create", "--name", "cpu-cluster", "--size", "STANDARD_D2_V2",
+                  "--max-instances", "2"}).code == 0);
 }
 
 /// The run id from the first line of streamed output ("RunId: <id>").

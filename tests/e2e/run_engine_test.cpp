@@ -13,21 +13,11 @@ using Catch::Contains;
 
 namespace {
 
-std::string spec(const TempHome& t, const std::string& name, json body) {
-  json doc = {{"experiment_name", "engine"}, {"source_directory", AMLEMU_TEST_SCRIPTS}};
-  doc.update(body);
-  TempHome::write(t.work() / name, doc.dump(2));
-  return name;
+std::string spec(const TempHome& t, const std::string& name, const json& body) {
+  return write_spec(t, name, "engine", body);
 }
 
-void set_up(const TempHome& t) {
-  t.write_config("engine-ws");
-  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
-  TempHome::write(t.work() / "data" / "numbers.txt", "1\n2\n3\n");
-  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
-  REQUIRE(cli(t, {"compute", "create", "--name", "cpu-cluster", "--size", "STANDARD_D2_V2",
-                  "--max-instances", "2"}).code == 0);
-}
+void set_up(const TempHome& t) { standard_workspace(t, "engine-ws"); }
 
 std::vector<std::string> files_of(const TempHome& t, const std::string& run_id) {
   std::vector<std::string> out;
