@@ -9,7 +9,7 @@ with_tests=0
 [ "${1:-}" = "--tests" ] && with_tests=1
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libboost-dev
-          libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2
+          libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2 libyaml-cpp-dev
           openmpi-bin libopenmpi-dev dataset-fashion-mnist python3 python3-pip python3-venv)
 
 sudo_cmd=()
