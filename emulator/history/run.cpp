@@ -27,6 +27,18 @@ history::RunRecord load(const Workspace& ws, const std::string& id) {
   if (!rec) {
     throw NotFoundException("Run '" + id + "' not found in workspace '" + ws.name() + "'");
   }
+  // A live run whose supervisor is gone (killed, or the machine restarted) can never finish:
+  // whoever looks at it next records that, so its status stays true.
+  if (!RunStatus::is_terminal(rec->status) && rec->supervisor_pid &&
+      !process_alive(*rec->supervisor_pid, rec->supervisor_start)) {
+    store.set_status(id, RunStatus::Failed, now_iso(),
+                     {{"error",
+                       {{"code", "ServiceError"},
+                        {"message", "The run's supervisor (pid " +
+                                        std::to_string(*rec->supervisor_pid) +
+                                        ") ended without finishing the run"}}}});
+    rec = store.find(id);
+  }
   return *rec;
 }
 }  // namespace

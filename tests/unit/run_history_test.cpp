@@ -279,3 +279,17 @@ TEST_CASE("metrics of every kind stored in SQLite come back shaped", "[history][
   CHECK(run.get_metrics(std::string("roc")) ==
         json({{"roc", {{"fpr", {0.1, 0.2}}, {"tpr", {0.8, 0.9}}}}}));
 }
+
+TEST_CASE("a live run whose supervisor is gone is marked Failed when next looked at", "[history]") {
+  TempHome t;
+  auto ws = Workspace::create("hist", "s", "r");
+  RunStore store(ws.impl().db);
+  store.insert_run(record("exp_7_ffffffff"), "2026-01-01T00:00:00.000Z");
+  store.set_status("exp_7_ffffffff", "Running", "2026-01-01T00:00:01.000Z");
+  CHECK(Run(ws, "exp_7_ffffffff").get_status() == "Running");  // no supervisor recorded yet
+  store.set_supervisor("exp_7_ffffffff", 99999999, std::nullopt);  // beyond pid_max: gone
+  const Run run(ws, "exp_7_ffffffff");
+  CHECK(run.get_status() == "Failed");
+  CHECK_THAT(run.get_details()["error"]["error"]["message"].get<std::string>(),
+             Catch::Contains("supervisor (pid 99999999) ended without finishing the run"));
+}
