@@ -7,16 +7,12 @@
 
 #include "amlemu/compute.hpp"
 #include "amlemu/errors.hpp"
+#include "common/text.hpp"
 #include "common/paths.hpp"
 
 namespace amlemu {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -54,13 +50,13 @@ const std::vector<VmSize>& catalog() {
 std::vector<VmSize> supported_vm_sizes() { return catalog(); }
 
 VmSize find_vm_size(const std::string& name) {
-  const auto key = lower(name);
+  const auto key = to_lower(name);
   const auto& all = catalog();
   for (const auto& s : all) {
-    if (lower(s.name) == key) return s;
+    if (to_lower(s.name) == key) return s;
   }
   std::vector<std::pair<size_t, std::string>> ranked;
-  for (const auto& s : all) ranked.emplace_back(edit_distance(key, lower(s.name)), s.name);
+  for (const auto& s : all) ranked.emplace_back(edit_distance(key, to_lower(s.name)), s.name);
   std::sort(ranked.begin(), ranked.end());
   std::string close;
   for (size_t i = 0; i < std::min<size_t>(3, ranked.size()); ++i) {

@@ -14,6 +14,7 @@
 
 #include "amlemu/environment.hpp"
 #include "amlemu/errors.hpp"
+#include "common/text.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
@@ -80,11 +81,6 @@ std::string last_error_line(const stdfs::path& log) {
 
 void append(const stdfs::path& log, const std::string& text) {
   std::ofstream(log, std::ios::app) << text << "\n";
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // The framework's own requirement is met by the base interpreter when one of the framework's
@@ -161,7 +157,7 @@ Specification resolve(const nlohmann::json& def) {
   if (framework == "TensorFlow" && !version.empty()) {
     const bool named = std::any_of(s.pip_packages.begin(), s.pip_packages.end(),
                                    [](const std::string& p) {
-                                     return lower(p).rfind("tensorflow", 0) == 0;
+                                     return to_lower(p).rfind("tensorflow", 0) == 0;
                                    });
     if (!named) s.pip_packages.push_back("tensorflow==" + version + ".*");
   }
@@ -229,7 +225,7 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
   }
   std::vector<std::string> reqs;
   for (const auto& r : spec.pip_packages) {
-    const bool framework = lower(r).rfind("tensorflow==", 0) == 0;
+    const bool framework = to_lower(r).rfind("tensorflow==", 0) == 0;
     if (!(framework && base_satisfies(spec.python, r, build_log))) reqs.push_back(r);
   }
   if (!reqs.empty()) {

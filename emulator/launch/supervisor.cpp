@@ -249,7 +249,7 @@ class Supervisor {
   }
 
  private:
-  enum class Reason { Exited, Canceled, TimedOut, Preempted, TaskFailed };
+  enum class Reason { Exited, Canceled, TimedOut, Preempted };
 
   // A started task and how it ended.
   struct Running {
@@ -612,7 +612,7 @@ class Supervisor {
     exec.line(node.dedicated ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
                              : "IsDedicatedCompute == False, polling for Low Pri Preemption");
     if (!node.size.name.empty() && node.size.gpus == 0) {
-      exec.line("The vmsize " + lower(node.size.name) +
+      exec.line("The vmsize " + to_lower(node.size.name) +
                 " is not a GPU VM, skipping get GPU count by running nvidia-smi command.");
       if (def.value("useGpu", false)) {
         exec.line("Warning: use_gpu is set but " + node.size.name + " has no GPU");
@@ -638,7 +638,7 @@ class Supervisor {
               std::to_string(fs::list_files(p.context.wd).size()) + " files) to " +
               p.context.wd.string());
     p.mounted = mount_data(ws_, def.value("dataReferences", nlohmann::json::object()),
-                           layout::run_dir(ws_.state_dir(), id_) / "mounts", p.context.wd, exec,
+                           layout::run_mounts(ws_.state_dir(), id_), p.context.wd, exec,
                            prep);
     p.context.binds = p.mounted.binds;
     p.mount_paths = p.mounted.paths;
@@ -663,7 +663,7 @@ class Supervisor {
     return compute::node_id(ws_.get_details()["workspaceid"], target_, 0);
   }
 
-  stdfs::path scratch_dir() const { return layout::run_dir(ws_.state_dir(), id_) / "launch"; }
+  stdfs::path scratch_dir() const { return layout::run_launch(ws_.state_dir(), id_); }
 
   // The CPUs this process may use, by id (a cpuset may leave gaps).
   static std::vector<int> machine_cpus() {
@@ -745,7 +745,7 @@ class Supervisor {
     std::error_code ec;
     for (const auto& c : contexts_) stdfs::remove_all(c.context.job_dir, ec);
     stdfs::remove_all(scratch_dir(), ec);
-    stdfs::remove_all(layout::run_dir(ws_.state_dir(), id_) / "mounts", ec);  // empty points
+    stdfs::remove_all(layout::run_mounts(ws_.state_dir(), id_), ec);  // empty points
     if (!target_.empty() && target_ != "local") {
       try {
         compute::ClusterStore(ws_).release(id_, compute::now_ms());
@@ -754,10 +754,6 @@ class Supervisor {
     }
   }
 
-  static std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
   static std::string fmt_seconds(double s) { return std::to_string(s).substr(0, 5) + " s"; }
   static std::string fmt_ms(double s) { return std::to_string(static_cast<int>(s * 1000)) + " ms"; }
 

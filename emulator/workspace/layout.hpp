@@ -4,7 +4,8 @@
 //     workspace.db                   run history, compute targets, model registry (SQLite, WAL)
 //     datastores/<datastore>/        the files of each datastore
 //     runs/<run id>/artifacts/       run history files: azureml-logs/, logs/, outputs/
-//     runs/<run id>/node/            the node's working area while the run is live
+//     runs/<run id>/mounts/          mount points of the run's datastores, shared by its nodes
+//     runs/<run id>/launch/          the hostfile and node contexts of a distributed run
 //     runs/<run id>/supervisor.log   what the detached supervisor itself printed
 //     snapshots/<id>/                source directories as submitted, stored once per content
 //     environments/<id>/             built environments (virtual environments), one per spec
@@ -15,6 +16,8 @@
 
 #include <filesystem>
 #include <string>
+
+#include "common/text.hpp"
 
 namespace amlemu::layout {
 
@@ -35,8 +38,11 @@ inline stdfs::path run_dir(const stdfs::path& ws, const std::string& run_id) {
 inline stdfs::path artifacts(const stdfs::path& ws, const std::string& run_id) {
   return run_dir(ws, run_id) / "artifacts";
 }
-inline stdfs::path node_dir(const stdfs::path& ws, const std::string& run_id) {
-  return run_dir(ws, run_id) / "node";
+inline stdfs::path run_mounts(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "mounts";
+}
+inline stdfs::path run_launch(const stdfs::path& ws, const std::string& run_id) {
+  return run_dir(ws, run_id) / "launch";
 }
 inline stdfs::path supervisor_log(const stdfs::path& ws, const std::string& run_id) {
   return run_dir(ws, run_id) / "supervisor.log";
@@ -51,29 +57,18 @@ inline stdfs::path model_staging(const stdfs::path& ws) { return models(ws) / ".
 
 // Names inside a run's artifacts folder, as the service lays them out.
 inline constexpr const char* kLogsDir = "azureml-logs";
-inline constexpr const char* kDriverLog = "azureml-logs/70_driver_log.txt";
 inline constexpr const char* kOutputsDir = "outputs";
 inline constexpr const char* kUserLogsDir = "logs";
 
 // A node's folders, as on Azure Batch: the job of run R lives under
 // <node root>/shared/LS_root/jobs/<workspace>/azureml/<r>/ with wd/azureml/<R> (the working
-// directory) and mounts/<datastore>.
+// directory).
 inline stdfs::path node_job_dir(const stdfs::path& node_root, const std::string& workspace,
                                 const std::string& run_id) {
-  std::string lower = run_id;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return node_root / "shared" / "LS_root" / "jobs" / workspace / "azureml" / lower;
+  return node_root / "shared" / "LS_root" / "jobs" / workspace / "azureml" / to_lower(run_id);
 }
 inline stdfs::path node_job_working_dir(const stdfs::path& job_dir, const std::string& run_id) {
   return job_dir / "wd" / "azureml" / run_id;
-}
-
-// Inside a run's node folder.
-inline stdfs::path node_working_dir(const stdfs::path& ws, const std::string& run_id) {
-  return node_dir(ws, run_id) / "wd";
-}
-inline stdfs::path node_mounts(const stdfs::path& ws, const std::string& run_id) {
-  return node_dir(ws, run_id) / "mounts";
 }
 
 }  // namespace amlemu::layout
