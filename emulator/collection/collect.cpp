@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "workspace/layout.hpp"
 
@@ -17,6 +18,7 @@ int collect_outputs(const stdfs::path& working_dir, const stdfs::path& artifacts
     const auto files = fs::list_files(src);
     if (files.empty()) continue;
     fs::copy_tree(src, artifacts / dir);
+    crash_point("collection.copied");
     count += static_cast<int>(files.size());
     log << "Uploaded " << files.size() << " files from ./" << dir << " to run history\n";
   }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/ids.hpp"
+#include "common/proc.hpp"
 
 namespace amlemu::fs {
 
@@ -71,10 +72,36 @@ std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
   for (const auto& rel : list_files(from)) {
     const stdfs::path dst = to / rel;
     stdfs::create_directories(dst.parent_path());
-    stdfs::copy_file(from / rel, dst, stdfs::copy_options::overwrite_existing);
+    try {
+      stdfs::copy_file(from / rel, dst, stdfs::copy_options::overwrite_existing);
+    } catch (...) {
+      std::error_code ec;
+      stdfs::remove(dst, ec);
+      throw;
+    }
     bytes += stdfs::file_size(dst);
   }
   return bytes;
+}
+
+stdfs::path staging_entry(const stdfs::path& dir) {
+  stdfs::create_directories(dir);
+  return dir / (std::to_string(::getpid()) + "-" + random_hex(12));
+}
+
+void remove_stale_staging(const stdfs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
+    const auto name = entry.path().filename().string();
+    const auto dash = name.find('-');
+    long pid = 0;
+    try {
+      pid = dash == std::string::npos ? 0 : std::stol(name.substr(0, dash));
+    } catch (const std::exception&) {
+      pid = 0;
+    }
+    if (pid <= 0 || !process_alive(pid, std::nullopt)) stdfs::remove_all(entry.path(), ec);
+  }
 }
 
 std::string clean_relative(const std::string& path) {

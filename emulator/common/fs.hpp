@@ -22,7 +22,8 @@ std::string read_file(const stdfs::path& path);
 std::vector<std::string> list_files(const stdfs::path& root);
 
 /// Copies the tree `from` into `to` (created), regular files only, preserving relative paths.
-/// Returns the number of bytes copied.
+/// Returns the number of bytes copied. A file whose copy fails (a full disk) is removed before
+/// the error is thrown, so no half file is left under its name.
 std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to);
 
 /// Normalises a relative path given by a user ("./a//b/", "/a") into "a/b". Returns an empty
@@ -35,5 +36,12 @@ bool is_within(const stdfs::path& parent, const stdfs::path& child);
 
 /// Fsyncs a file or folder; errors are ignored (best effort on filesystems that refuse).
 void fsync_path(const stdfs::path& path);
+
+/// A fresh entry name `<dir>/<pid>-<random>` for work in flight (the folder is created). Entries
+/// of processes that died are removed by remove_stale_staging.
+stdfs::path staging_entry(const stdfs::path& dir);
+
+/// Removes the entries of `dir` left by processes that are no longer running (a crash).
+void remove_stale_staging(const stdfs::path& dir);
 
 }  // namespace amlemu::fs

@@ -1,6 +1,12 @@
 #include "common/proc.hpp"
 
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -31,6 +37,49 @@ bool process_alive(long pid, std::optional<std::int64_t> start_ticks) {
   const auto close = text.rfind(')');
   if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z') return false;
   return !start_ticks || *start == *start_ticks;
+}
+
+std::string run_scope(long pid, std::int64_t start_ticks) {
+  return std::to_string(pid) + "." + std::to_string(start_ticks);
+}
+
+std::vector<long> processes_in_scope(const std::string& scope) {
+  const std::string needle = std::string(kRunScopeVariable) + "=" + scope;
+  std::vector<long> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  const long self = ::getpid();
+  while (const dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == self) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
+    if (!in) continue;
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Entries are NUL-separated; match a whole entry.
+    for (size_t at = env.find(needle); at != std::string::npos; at = env.find(needle, at + 1)) {
+      const size_t after = at + needle.size();
+      if ((at == 0 || env[at - 1] == '\0') && (after == env.size() || env[after] == '\0')) {
+        out.push_back(pid);
+        break;
+      }
+    }
+  }
+  ::closedir(proc);
+  return out;
+}
+
+int kill_scope(const std::string& scope) {
+  int killed = 0;
+  for (int pass = 0; pass < 100; ++pass) {
+    const auto pids = processes_in_scope(scope);
+    if (pids.empty()) break;
+    for (long pid : pids) {
+      if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) ++killed;
+    }
+    ::usleep(2000);
+  }
+  return killed;
 }
 
 }  // namespace amlemu

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace amlemu {
 
@@ -13,5 +15,20 @@ std::optional<std::int64_t> process_start_ticks(long pid);
 
 /// True when `pid` runs and, if `start_ticks` is given, started at that time.
 bool process_alive(long pid, std::optional<std::int64_t> start_ticks);
+
+/// The environment variable every process of a run carries: its value names the run's supervisor
+/// (pid and start time), so the run's processes can be found even after they left its process
+/// groups (setsid, daemons, MPI's remote daemons).
+inline constexpr const char* kRunScopeVariable = "AMLEMU_RUN_SCOPE";
+
+/// The scope value of the supervisor `pid` that started at `start_ticks`.
+std::string run_scope(long pid, std::int64_t start_ticks);
+
+/// Pids of the live processes whose environment holds `AMLEMU_RUN_SCOPE=<scope>`.
+std::vector<long> processes_in_scope(const std::string& scope);
+
+/// Sends SIGKILL to every process of the scope, again until none is left (a process may fork
+/// while it is being killed); returns how many were killed.
+int kill_scope(const std::string& scope);
 
 }  // namespace amlemu

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "amlemu/errors.hpp"
+#include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
 #include "workspace/layout.hpp"
@@ -95,6 +96,11 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
                                (src_dir / rel).string());
     }
   }
+  // Files are copied into the workspace's staging folder, then renamed into the datastore: a
+  // crash never leaves a half file, or a temporary one, under the datastore. What a crashed
+  // upload left in staging is removed here.
+  const auto staging = layout::staging(ws_.state_dir());
+  fs::remove_stale_staging(staging);
   size_t estimated = files.size();
   if (show_progress) out << "Uploading an estimated of " << estimated << " files\n";
   size_t uploaded = 0;
@@ -109,12 +115,16 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
     const stdfs::path src = src_dir / rel;
     if (show_progress) out << "Uploading " << src.string() << "\n";
     stdfs::create_directories(dst.parent_path());
-    // Copy beside the target, then rename: a crash never leaves a half file under its name.
-    stdfs::path tmp = dst;
-    tmp += ".amlemu-upload-" + random_hex(8);
-    stdfs::copy_file(src, tmp, stdfs::copy_options::overwrite_existing);
-    stdfs::rename(tmp, dst);
+    const auto tmp = fs::staging_entry(staging);
+    try {
+      stdfs::copy_file(src, tmp, stdfs::copy_options::overwrite_existing);
+      stdfs::rename(tmp, dst);
+    } catch (...) {
+      stdfs::remove(tmp, ec);
+      throw;
+    }
     ++uploaded;
+    crash_point("datastore.upload.file");
     if (show_progress) {
       out << "Uploaded " << src.string() << ", " << uploaded
           << " files out of an estimated total of " << estimated << "\n";

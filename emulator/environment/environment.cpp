@@ -16,6 +16,7 @@
 #include "amlemu/errors.hpp"
 #include "common/text.hpp"
 #include "common/clock.hpp"
+#include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "workspace/layout.hpp"
@@ -238,6 +239,7 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
       throw UserErrorException("installing pip packages failed: " + last_error_line(build_log));
     }
   }
+  crash_point("environment.installed");
   const nlohmann::json marker = {{"id", p.id},
                                  {"specification", spec.to_json()},
                                  {"createdTime", now_iso()},

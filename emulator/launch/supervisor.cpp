@@ -446,16 +446,28 @@ class Supervisor {
   // Finalizing: ./outputs and ./logs into run history, then the terminal status.
   void finalize(const nlohmann::json& error, bool canceled = false) {
     if (!canceled && !status(RunStatus::Finalizing)) return;
+    nlohmann::json collect_error;
     for (size_t i = 0; i < contexts_.size(); ++i) {
       NodeLog post;
       post.open(logs_ / ("75_job_post-" + held_[i].node_id + ".txt"));
       // Every node's ./outputs and ./logs land in one run history, as on the service.
       std::ostringstream collected;
-      collection::collect_outputs(contexts_[i].context.wd, artifacts_, collected);
-      collection::collect_named_outputs(contexts_[i].context.job_dir / "named-outputs", artifacts_,
-                                        layout::datastore(ws_.state_dir(), "workspaceblobstore") /
-                                            "azureml" / id_,
-                                        collected);
+      try {
+        collection::collect_outputs(contexts_[i].context.wd, artifacts_, collected);
+        collection::collect_named_outputs(
+            contexts_[i].context.job_dir / "named-outputs", artifacts_,
+            layout::datastore(ws_.state_dir(), "workspaceblobstore") / "azureml" / id_, collected);
+      } catch (const std::exception& e) {
+        // A full disk (or any copy failure) fails the run; what was copied stays in history.
+        if (collect_error.is_null()) {
+          collect_error = {{"error",
+                            {{"code", "ServiceError"},
+                             {"message", std::string("Collecting the run's outputs into run "
+                                                     "history failed: ") +
+                                             e.what()}}}};
+        }
+        collected << "Collecting outputs failed: " << e.what() << "\n";
+      }
       std::istringstream lines(collected.str());
       for (std::string line; std::getline(lines, line);) post.line(line);
       post.line("Job release finished");
@@ -463,10 +475,10 @@ class Supervisor {
     register_files();
     if (canceled) {
       status(RunStatus::Canceled, error);
-    } else if (error.is_null()) {
+    } else if (error.is_null() && collect_error.is_null()) {
       status(RunStatus::Completed);
     } else {
-      status(RunStatus::Failed, error);
+      status(RunStatus::Failed, error.is_null() ? collect_error : error);
     }
   }
 

@@ -3,6 +3,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/model.hpp"
 #include "common/clock.hpp"
+#include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
 #include "registry/registry.hpp"
@@ -153,7 +154,9 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
   if (leaf.empty()) leaf = stdfs::path(source).lexically_normal().parent_path().filename().string();
   if (leaf.empty() || leaf == "." || leaf == "..") leaf = "model";
   const auto dir = ws.state_dir();
-  const auto staging = layout::model_staging(dir) / random_hex(16);
+  // Files are staged first; a crashed registration's staging is removed by the next one.
+  fs::remove_stale_staging(layout::model_staging(dir));
+  const auto staging = fs::staging_entry(layout::model_staging(dir));
   stdfs::create_directories(staging);
   try {
     if (stdfs::is_directory(source)) {
@@ -161,6 +164,7 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
     } else {
       stdfs::copy_file(source, staging / leaf);
     }
+    crash_point("model.staged");
     auto& db = ws.impl().db;
     storage::Transaction tx(db);
     auto next = db.prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?");
@@ -171,6 +175,7 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
     stdfs::remove_all(final_dir);  // an orphan left by a crash between rename and commit
     stdfs::create_directories(final_dir.parent_path());
     stdfs::rename(staging, final_dir);
+    crash_point("model.renamed");
     try {
       db.prepare("INSERT INTO models (name, version, path, run_id, experiment_name, description, "
                  "tags, created_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")

@@ -11,7 +11,8 @@
 //     environments/<id>/             built environments (virtual environments), one per spec
 //     environments/<id>.lock         held while an environment is built
 //     models/<name>/<version>/       registered model files
-//     models/.staging/               registrations in flight (never visible as a version)
+//     models/.staging/<pid>-<hex>/   registrations in flight (never visible as a version)
+//     staging/<pid>-<hex>            datastore uploads in flight (never visible in a datastore)
 #pragma once
 
 #include <filesystem>
@@ -54,6 +55,7 @@ inline stdfs::path model_version(const stdfs::path& ws, const std::string& name,
   return models(ws) / name / std::to_string(version);
 }
 inline stdfs::path model_staging(const stdfs::path& ws) { return models(ws) / ".staging"; }
+inline stdfs::path staging(const stdfs::path& ws) { return ws / "staging"; }
 
 // Names inside a run's artifacts folder, as the service lays them out.
 inline constexpr const char* kLogsDir = "azureml-logs";

@@ -1,0 +1,295 @@
+// End to end: what survives a crash and what does not. Supervisors are killed with SIGKILL, the
+// CLI dies at named crash points (AMLEMU_CRASH_AT), many processes write at once, and a script
+// floods its log; afterwards the workspace must be consistent and nothing of a run left running.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "common/proc.hpp"
+#include "e2e/cli.hpp"
+#include "storage/database.hpp"
+
+using namespace amlemu::testing;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+constexpr const char* kWorkspace = "rel-ws";
+
+stdfs::path state_dir(const TempHome& t) {
+  return t.home() / "workspaces" / "sub-1" / "rg-1" / kWorkspace;
+}
+
+/// Sets an environment variable for the commands a test runs, and unsets it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+std::string submit(const TempHome& t, const std::string& name, const json& body) {
+  const auto r = cli(t, {"job", "create", "-o", "json", "--file", write_spec(t, name, "reliability", body)});
+  REQUIRE(r.code == 0);
+  return r.json()["name"];
+}
+
+/// Waits until the run's driver log holds `needle`; returns the log.
+std::string wait_for_log(const TempHome& t, const std::string& run_id, const std::string& needle) {
+  for (int i = 0; i < 600; ++i) {
+    const auto d = cli(t, {"job", "show", "--name", run_id}).json();
+    for (const auto& [name, path] : d["logFiles"].items()) {
+      if (name.find("70_driver_log") == std::string::npos) continue;
+      std::string text;
+      try {
+        text = amlemu::fs::read_file(path.get<std::string>());
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (text.find(needle) != std::string::npos) return text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("the run's log never showed '" << needle << "'");
+  return "";
+}
+
+struct Supervisor {
+  long pid = 0;
+  std::int64_t start = 0;
+  std::string scope() const { return amlemu::run_scope(pid, start); }
+};
+
+Supervisor supervisor_of(const TempHome& t, const std::string& run_id) {
+  for (int i = 0; i < 300; ++i) {
+    amlemu::storage::Database db(state_dir(t) / "workspace.db");
+    auto st = db.prepare("SELECT supervisor_pid, supervisor_start FROM runs WHERE run_id = ?");
+    st.bind(1, run_id);
+    if (st.step() && !st.is_null(0)) return {st.integer(0), st.integer(1)};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL("the run's supervisor never registered");
+  return {};
+}
+
+bool integrity_ok(const TempHome& t) {
+  amlemu::storage::Database db(state_dir(t) / "workspace.db");
+  auto st = db.prepare("PRAGMA integrity_check");
+  return st.step() && st.text(0) == "ok";
+}
+
+/// True once none of `pids` runs any more (zombies count as gone), waiting up to `seconds`.
+bool all_gone(const std::vector<long>& pids, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int>(seconds * 1000));
+  for (;;) {
+    bool any = false;
+    for (long p : pids) any = any || amlemu::process_alive(p, std::nullopt);
+    if (!any) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<std::string> datastore_files(const TempHome& t) {
+  return amlemu::fs::list_files(state_dir(t) / "datastores" / "workspaceblobstore");
+}
+
+}  // namespace
+
+TEST_CASE("no process of a run outlives its supervisor killed with SIGKILL",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const auto id = submit(t, "tree.json", {{"entry_script", "spawn_tree.py"},
+                                          {"compute_target", "cpu-cluster"}});
+  wait_for_log(t, id, "tree ready");
+  const auto sup = supervisor_of(t, id);
+  const auto pids = amlemu::processes_in_scope(sup.scope());
+  // The script, the child in its group and the grandchild in a session of its own.
+  REQUIRE(pids.size() >= 3);
+
+  REQUIRE(::kill(static_cast<pid_t>(sup.pid), SIGKILL) == 0);
+  CHECK(all_gone(pids, 2.0));
+  CHECK(amlemu::processes_in_scope(sup.scope()).empty());
+
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK_THAT(show["error"]["error"]["message"].get<std::string>(),
+             Contains("supervisor (pid " + std::to_string(sup.pid) + ") ended without finishing"));
+  CHECK(integrity_ok(t));
+  // The node it held is free again: the next run on the cluster runs to completion.
+  CHECK(cli(t, {"job", "create", "--stream", "--file",
+                write_spec(t, "ok.json", "reliability",
+                           {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})})
+            .code == 0);
+}
+
+TEST_CASE("no process of an MPI run on two nodes outlives its supervisor", "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const auto id = submit(t, "mpi.json", {{"entry_script", "spawn_tree.py"},
+                                         {"compute_target", "cpu-cluster"},
+                                         {"node_count", 2},
+                                         {"distributed_training", {{"type", "mpi"},
+                                                                   {"process_count_per_node", 1}}}});
+  wait_for_log(t, id, "tree ready");
+  const auto sup = supervisor_of(t, id);
+  // Give the second rank time to start its tree too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto pids = amlemu::processes_in_scope(sup.scope());
+  // mpirun, two daemons through the rsh agent, two ranks and their trees.
+  REQUIRE(pids.size() >= 7);
+  REQUIRE(::kill(static_cast<pid_t>(sup.pid), SIGKILL) == 0);
+  CHECK(all_gone(pids, 2.0));
+  CHECK(cli(t, {"job", "show", "--name", id}).json()["status"] == "Failed");
+}
+
+TEST_CASE("after a simulated reboot the next command marks the run Failed and the cluster works",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const auto id = submit(t, "tree.json", {{"entry_script", "spawn_tree.py"},
+                                          {"compute_target", "cpu-cluster"}});
+  wait_for_log(t, id, "tree ready");
+  const auto sup = supervisor_of(t, id);
+  // Everything dies at once: the supervisor, its watchdog (a child of the supervisor) and the
+  // run's processes, as in a power cut.
+  std::vector<long> everything = amlemu::processes_in_scope(sup.scope());
+  everything.push_back(sup.pid);
+  for (const auto& entry : stdfs::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text;
+    std::getline(stat, text);
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    long ppid = 0;
+    char state = 0;
+    std::istringstream(text.substr(close + 2)) >> state >> ppid;
+    if (ppid == sup.pid) everything.push_back(std::stol(name));
+  }
+  for (long p : everything) ::kill(static_cast<pid_t>(p), SIGKILL);
+  CHECK(all_gone(everything, 2.0));
+
+  const auto list = cli(t, {"job", "list"});
+  REQUIRE(list.code == 0);
+  CHECK(list.json()[0]["status"] == "Failed");
+  CHECK(integrity_ok(t));
+  CHECK(cli(t, {"job", "create", "--stream", "--file",
+                write_spec(t, "ok.json", "reliability",
+                           {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})})
+            .code == 0);
+}
+
+TEST_CASE("an upload killed half-way leaves no partial or temporary file and can be redone",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  for (int i = 0; i < 5; ++i) {
+    TempHome::write(t.work() / "batch" / ("f" + std::to_string(i) + ".txt"),
+                    std::string(100000, static_cast<char>('a' + i)));
+  }
+  {
+    ScopedEnv crash("AMLEMU_CRASH_AT", "datastore.upload.file");
+    CHECK(cli(t, {"datastore", "upload", "--src-dir", "batch", "--target-path", "batch"}).code != 0);
+  }
+  auto files = datastore_files(t);
+  // numbers.txt from the set-up, and exactly the one file whose rename completed.
+  CHECK(files == std::vector<std::string>{"batch/f0.txt", "nums/numbers.txt"});
+  CHECK(integrity_ok(t));
+
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "batch", "--target-path", "batch"}).code == 0);
+  files = datastore_files(t);
+  CHECK(files.size() == 6);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(amlemu::fs::read_file(state_dir(t) / "datastores" / "workspaceblobstore" / "batch" /
+                                ("f" + std::to_string(i) + ".txt")) ==
+          std::string(100000, static_cast<char>('a' + i)));
+  }
+  CHECK(amlemu::fs::list_files(state_dir(t) / "staging").empty());
+}
+
+TEST_CASE("a model registration killed before or after moving its files leaves no half version",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  TempHome::write(t.work() / "model" / "weights.bin", std::string(4096, 'w'));
+  TempHome::write(t.work() / "model" / "config.json", "{}");
+  for (const char* point : {"model.staged", "model.renamed"}) {
+    ScopedEnv crash("AMLEMU_CRASH_AT", point);
+    CHECK(cli(t, {"model", "create", "--name", "crashy", "--path", "model"}).code != 0);
+  }
+  CHECK(cli(t, {"model", "list"}).json().empty());
+  CHECK(integrity_ok(t));
+
+  const auto r = cli(t, {"model", "create", "--name", "crashy", "--path", "model"});
+  REQUIRE(r.code == 0);
+  CHECK(r.json()["version"] == 1);
+  CHECK(amlemu::fs::list_files(state_dir(t) / "models" / "crashy") ==
+        std::vector<std::string>{"1/model/config.json", "1/model/weights.bin"});
+  CHECK(amlemu::fs::list_files(state_dir(t) / "models" / ".staging").empty());
+}
+
+TEST_CASE("an environment build killed before it completes is never used, and is rebuilt",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const json body = {{"entry_script", "slow_ok.py"},
+                     {"compute_target", "cpu-cluster"},
+                     {"pip_packages", {"numpy"}},
+                     {"environment_variables", {{"MARKER", "crash-build"}}}};
+  std::string id;
+  {
+    ScopedEnv crash("AMLEMU_CRASH_AT", "environment.installed");
+    id = submit(t, "env.json", body);
+    const auto d = wait_terminal(t, id);
+    CHECK(d["status"] == "Failed");
+    CHECK_THAT(d["error"]["error"]["message"].get<std::string>(), Contains("supervisor"));
+  }
+  CHECK(cli(t, {"environment", "list"}).json().empty());
+  CHECK(integrity_ok(t));
+
+  const auto again = cli(t, {"job", "create", "--stream", "--file", write_spec(t, "env.json", "reliability", body)});
+  REQUIRE(again.code == 0);
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(again)}).json();
+  CHECK(show["logFiles"].contains("azureml-logs/20_image_build_log.txt"));
+  CHECK(cli(t, {"environment", "list"}).json().size() == 1);
+}
+
+TEST_CASE("a supervisor killed while collecting outputs leaves history consistent and the "
+          "registry untouched",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  std::string id;
+  {
+    ScopedEnv crash("AMLEMU_CRASH_AT", "collection.copied");
+    id = submit(t, "train.json", {{"entry_script", "train_ok.py"},
+                                  {"compute_target", "cpu-cluster"},
+                                  {"script_params", {{"--data-folder", {{"datastore", "workspaceblobstore"},
+                                                                         {"path_on_datastore", "nums"},
+                                                                         {"mode", "mount"}}}}}});
+    CHECK(wait_terminal(t, id)["status"] == "Failed");
+  }
+  CHECK(integrity_ok(t));
+  CHECK(cli(t, {"model", "list"}).json().empty());
+  CHECK(cli(t, {"job", "list"}).code == 0);
+  CHECK(cli(t, {"job", "metrics", "--name", id}).code == 0);
+}
