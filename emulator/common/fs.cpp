@@ -1,7 +1,11 @@
 #include "common/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
 
 #include <algorithm>
 #include <fstream>
@@ -66,6 +70,74 @@ std::vector<std::string> list_files(const stdfs::path& root) {
   return out;
 }
 
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const stdfs::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+void copy_file(const stdfs::path& from, const stdfs::path& to) {
+  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) fail("cannot read", from);
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) fail("cannot read", from);
+  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777));
+  if (out.get() < 0) fail("cannot write", to);
+  // copy_file_range stays in the kernel; where the filesystems do not support it, read/write.
+  bool in_kernel = true;
+  for (;;) {
+    if (in_kernel) {
+      const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
+      if (n > 0) continue;
+      if (n == 0) break;
+      if (errno == EINTR) continue;
+      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
+          errno == EPERM) {
+        in_kernel = false;
+        continue;
+      }
+      fail("cannot write", to);
+    }
+    char buf[1 << 16];
+    const ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot read", from);
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        fail("cannot write", to);
+      }
+      done += w;
+    }
+  }
+  if (::close(out.release()) != 0) fail("cannot write", to);
+}
+
 std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
   std::uint64_t bytes = 0;
   stdfs::create_directories(to);
@@ -73,7 +145,7 @@ std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
     const stdfs::path dst = to / rel;
     stdfs::create_directories(dst.parent_path());
     try {
-      stdfs::copy_file(from / rel, dst, stdfs::copy_options::overwrite_existing);
+      amlemu::fs::copy_file(from / rel, dst);
     } catch (...) {
       std::error_code ec;
       stdfs::remove(dst, ec);

@@ -21,6 +21,11 @@ std::string read_file(const stdfs::path& path);
 /// files count as files; symlinked folders are not followed.
 std::vector<std::string> list_files(const stdfs::path& root);
 
+/// Copies the file `from` to `to`, replacing it, with `from`'s permission bits. Errors are
+/// std::system_error naming the file and the system's reason ("No space left on device"),
+/// which std::filesystem::copy_file does not always keep.
+void copy_file(const stdfs::path& from, const stdfs::path& to);
+
 /// Copies the tree `from` into `to` (created), regular files only, preserving relative paths.
 /// Returns the number of bytes copied. A file whose copy fails (a full disk) is removed before
 /// the error is thrown, so no half file is left under its name.

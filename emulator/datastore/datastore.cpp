@@ -117,7 +117,7 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
     stdfs::create_directories(dst.parent_path());
     const auto tmp = fs::staging_entry(staging);
     try {
-      stdfs::copy_file(src, tmp, stdfs::copy_options::overwrite_existing);
+      fs::copy_file(src, tmp);
       stdfs::rename(tmp, dst);
     } catch (...) {
       stdfs::remove(tmp, ec);

@@ -110,8 +110,7 @@ void Run::download_file(const std::string& name, const stdfs::path& output_file_
   stdfs::path dst = output_file_path;
   if (stdfs::is_directory(dst)) dst /= stdfs::path(name).filename();
   if (!dst.parent_path().empty()) stdfs::create_directories(dst.parent_path());
-  stdfs::copy_file(layout::artifacts(ws_.state_dir(), id_) / name, dst,
-                   stdfs::copy_options::overwrite_existing);
+  fs::copy_file(layout::artifacts(ws_.state_dir(), id_) / name, dst);
 }
 
 int Run::download_files(const std::string& prefix, const stdfs::path& output_directory,
@@ -130,7 +129,7 @@ int Run::download_files(const std::string& prefix, const stdfs::path& output_dir
     if (clean.empty()) continue;
     const auto dst = output_directory / clean;
     stdfs::create_directories(dst.parent_path());
-    stdfs::copy_file(root / name, dst, stdfs::copy_options::overwrite_existing);
+    fs::copy_file(root / name, dst);
     ++count;
   }
   return count;

@@ -1,7 +1,9 @@
 // Run::wait_for_completion: the SDK's console framing over a live log.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <string_view>
 
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
@@ -59,24 +61,37 @@ std::string pick_log(const stdfs::path& artifacts) {
 }
 
 // Prints what the log gained since `offset`, whole lines only unless `flush_all`; returns the
-// new offset.
+// new offset. The log is read in blocks of at most 1 MiB, so a script that prints gigabytes
+// never makes the console hold more than one block.
 std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream& out,
                     bool flush_all) {
+  constexpr std::streamoff kBlock = 1 << 20;
   std::error_code ec;
   const auto size = static_cast<std::streamoff>(stdfs::file_size(file, ec));
   if (ec || size <= offset) return offset;
   std::ifstream in(file, std::ios::binary);
   in.seekg(offset);
-  std::string chunk(static_cast<size_t>(size - offset), '\0');
-  in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-  chunk.resize(static_cast<size_t>(in.gcount()));
-  if (!flush_all) {
-    const auto nl = chunk.rfind('\n');
-    if (nl == std::string::npos) return offset;
-    chunk.resize(nl + 1);
+  std::string block(static_cast<size_t>(std::min(kBlock, size - offset)), '\0');
+  while (offset < size) {
+    in.read(block.data(), std::min(kBlock, size - offset));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    size_t n = got;
+    if (!flush_all && offset + static_cast<std::streamoff>(got) >= size) {
+      // The last block: hold back a partial line, unless the block is all one long line.
+      const auto nl = std::string_view(block.data(), got).rfind('\n');
+      if (nl != std::string_view::npos) {
+        n = nl + 1;
+      } else if (static_cast<std::streamoff>(got) < kBlock) {
+        break;
+      }
+    }
+    out.write(block.data(), static_cast<std::streamsize>(n));
+    offset += static_cast<std::streamoff>(n);
+    if (n < got) break;
   }
-  out << chunk << std::flush;
-  return offset + static_cast<std::streamoff>(chunk.size());
+  out.flush();
+  return offset;
 }
 
 }  // namespace

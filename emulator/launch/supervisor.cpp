@@ -118,7 +118,7 @@ Mounted mount_data(const Workspace& ws, const nlohmann::json& refs, const stdfs:
         fs::copy_tree(src, dst);
       } else if (stdfs::is_regular_file(src)) {
         stdfs::create_directories(dst.parent_path());
-        stdfs::copy_file(src, dst, stdfs::copy_options::overwrite_existing);
+        fs::copy_file(src, dst);
       } else {
         throw UserErrorException("data reference '" + name + "': path '" + on_ds +
                                  "' not found on datastore '" + ds + "'");

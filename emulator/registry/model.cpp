@@ -121,7 +121,7 @@ stdfs::path Model::download(const stdfs::path& target_dir, bool exist_ok) const 
     const auto s = f.empty() ? src : src / f;
     const auto d = f.empty() ? dst : dst / f;
     if (!d.parent_path().empty()) stdfs::create_directories(d.parent_path());
-    stdfs::copy_file(s, d, stdfs::copy_options::overwrite_existing);
+    fs::copy_file(s, d);
   }
   return dst;
 }
@@ -162,7 +162,7 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
     if (stdfs::is_directory(source)) {
       fs::copy_tree(source, staging / leaf);
     } else {
-      stdfs::copy_file(source, staging / leaf);
+      fs::copy_file(source, staging / leaf);
     }
     crash_point("model.staged");
     auto& db = ws.impl().db;

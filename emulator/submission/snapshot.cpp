@@ -208,7 +208,7 @@ SnapshotInfo take_snapshot(const stdfs::path& source, const stdfs::path& destina
   for (const auto& rel : list_snapshot_files(source)) {
     const stdfs::path dst = destination / rel;
     stdfs::create_directories(dst.parent_path());
-    stdfs::copy_file(source / rel, dst, stdfs::copy_options::overwrite_existing);
+    fs::copy_file(source / rel, dst);
     ++info.files;
     info.bytes += stdfs::file_size(dst);
   }

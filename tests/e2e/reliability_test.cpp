@@ -293,3 +293,178 @@ TEST_CASE("a supervisor killed while collecting outputs leaves history consisten
   CHECK(cli(t, {"job", "list"}).code == 0);
   CHECK(cli(t, {"job", "metrics", "--name", id}).code == 0);
 }
+
+namespace {
+
+/// Starts the CLI without waiting; its stdout and stderr go to files beside the work folder.
+struct Started {
+  boost::process::child child;
+  stdfs::path out, err;
+};
+
+Started start_cli(const TempHome& t, const std::vector<std::string>& args, const std::string& tag) {
+  namespace bp = boost::process;
+  const auto out = t.root() / (tag + ".out");
+  const auto err = t.root() / (tag + ".err");
+  bp::child c(bp::exe = AMLEMU_CLI, bp::args = args, bp::start_dir = t.work().string(),
+              bp::std_in<bp::null, bp::std_out> out.string(), bp::std_err > err.string());
+  return {std::move(c), out, err};
+}
+
+}  // namespace
+
+TEST_CASE("16 submitters and 16 registrations at once, with job list running: unique ids, "
+          "versions 1 to 16, no lock error",
+          "[e2e][reliability]") {
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  REQUIRE(cli(t, {"compute", "create", "--name", "wide", "--size", "STANDARD_D2_V2",
+                  "--max-instances", "4"}).code == 0);
+  TempHome::write(t.work() / "model" / "weights.bin", "w");
+  const auto spec = write_spec(t, "quick.json", "crowd",
+                               {{"entry_script", "offline.py"}, {"compute_target", "wide"}});
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> list_failures{0}, lists{0};
+  std::string list_error;
+  std::thread lister([&] {
+    while (!stop) {
+      const auto r = cli(t, {"job", "list"});
+      ++lists;
+      if (r.code != 0 && list_failures++ == 0) list_error = r.err;
+    }
+  });
+  std::vector<Started> started;
+  for (int i = 0; i < 16; ++i) {
+    started.push_back(start_cli(t, {"job", "create", "-o", "json", "--file", spec}, "submit" + std::to_string(i)));
+    started.push_back(start_cli(t, {"model", "create", "--name", "crowded", "--path", "model"},
+                                "register" + std::to_string(i)));
+  }
+  std::set<std::string> run_ids;
+  std::set<int> versions;
+  for (auto& s : started) {
+    s.child.wait();
+    const auto err = amlemu::fs::read_file(s.err);
+    INFO(s.out.filename().string() << ": " << err);
+    CHECK(s.child.exit_code() == 0);
+    CHECK(err.find("locked") == std::string::npos);
+    const auto doc = json::parse(amlemu::fs::read_file(s.out));
+    if (doc.contains("version")) {
+      versions.insert(doc["version"].get<int>());
+    } else {
+      run_ids.insert(doc["name"].get<std::string>());
+    }
+  }
+  for (const auto& id : run_ids) CHECK(wait_terminal(t, id)["status"] == "Completed");
+  stop = true;
+  lister.join();
+  INFO(list_error);
+  CHECK(list_failures == 0);
+  CHECK(lists > 0);
+  CHECK(run_ids.size() == 16);
+  std::set<int> expected;
+  for (int v = 1; v <= 16; ++v) expected.insert(v);
+  CHECK(versions == expected);
+  CHECK(cli(t, {"model", "list", "--name", "crowded"}).json().size() == 16);
+  CHECK(integrity_ok(t));
+}
+
+namespace {
+
+/// Peak resident memory of a live process in KiB (VmHWM), or 0 once it is gone.
+long peak_rss_kib(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a script printing a gigabyte grows neither the supervisor nor the console, and the "
+          "stream keeps up",
+          "[e2e][reliability]") {
+  namespace bp = boost::process;
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const auto spec = write_spec(t, "loud.json", "loud",
+                               {{"entry_script", "loud.py"},
+                                {"compute_target", "cpu-cluster"},
+                                {"script_params", {{"--megabytes", 1024}}}});
+  bp::ipstream pipe;
+  bp::child c(bp::exe = AMLEMU_CLI, bp::args = {"job", "create", "--stream", "--file", spec},
+              bp::start_dir = t.work().string(), bp::std_in<bp::null, bp::std_out> pipe,
+              bp::std_err > bp::null);
+  // Watch the supervisor's peak memory while the console output is read.
+  std::atomic<bool> done{false};
+  std::atomic<long> supervisor_peak{0};
+  std::thread watcher([&] {
+    long pid = 0;
+    while (!done && pid == 0) {
+      amlemu::storage::Database db(state_dir(t) / "workspace.db");
+      auto st = db.prepare("SELECT supervisor_pid FROM runs WHERE supervisor_pid IS NOT NULL");
+      if (st.step()) pid = st.integer(0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    while (!done) {
+      supervisor_peak = std::max(supervisor_peak.load(), peak_rss_kib(pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::vector<char> buf(1 << 16);
+  std::uint64_t bytes = 0;
+  std::string tail;
+  while (pipe.read(buf.data(), static_cast<std::streamsize>(buf.size())) || pipe.gcount() > 0) {
+    const auto n = static_cast<size_t>(pipe.gcount());
+    bytes += n;
+    tail.append(buf.data(), n);
+    if (tail.size() > 8192) tail.erase(0, tail.size() - 8192);
+  }
+  c.wait();
+  done = true;
+  watcher.join();
+  struct rusage usage {};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  INFO(tail);
+  CHECK(c.exit_code() == 0);
+  CHECK(bytes > (1024ull << 20));  // every byte printed reached the console
+  CHECK_THAT(tail, Contains("printed everything") && Contains("Execution Summary"));
+  // Both stream: the supervisor never reads the log, the console reads it in blocks.
+  CHECK(supervisor_peak > 0);
+  CHECK(supervisor_peak < 64 * 1024);
+  CHECK(usage.ru_maxrss < 64 * 1024);  // KiB, the largest child: the console
+}
+
+TEST_CASE("a disk that fills while outputs are collected fails the run clearly and leaves the "
+          "registry untouched",
+          "[e2e][reliability]") {
+  if (::geteuid() != 0) {
+    WARN("skipped: mounting a small tmpfs for run history needs root");
+    return;
+  }
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  // Run history (runs/) on an 8 MiB filesystem; the database and the nodes stay where they are.
+  const auto runs = state_dir(t) / "runs";
+  stdfs::create_directories(runs);
+  REQUIRE(::mount("tmpfs", runs.c_str(), "tmpfs", 0, "size=8m") == 0);
+  struct Unmount {
+    stdfs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{runs};
+
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         write_spec(t, "big.json", "full",
+                                    {{"entry_script", "big_outputs.py"},
+                                     {"compute_target", "cpu-cluster"},
+                                     {"script_params", {{"--megabytes", 16}}}})});
+  CHECK(r.code != 0);
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK_THAT(show["error"]["error"]["message"].get<std::string>(),
+             Contains("Collecting the run's outputs into run history failed") &&
+                 Contains("No space left on device"));
+  CHECK(cli(t, {"model", "list"}).json().empty());
+  CHECK(integrity_ok(t));
+}
