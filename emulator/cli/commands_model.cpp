@@ -39,7 +39,6 @@ void add_model_commands(CLI::App& app, Context& ctx) {
     Model::validate_name(name);
     const auto t = parse_tags(tags);
     const auto ws = ctx.workspace();
-    std::cerr << "Registering model " << name << std::endl;
     const Model m = run_id.empty() ? Model::register_model(ws, path, name, t, description)
                                    : Run(ws, run_id).register_model(name, path, t, description);
     print_json(m.serialize());

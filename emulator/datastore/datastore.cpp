@@ -7,6 +7,7 @@
 #include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu {
@@ -78,6 +79,10 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
   if (!stdfs::is_directory(src_dir, ec)) {
     throw UserErrorException("src_path must be a directory. (" + src_dir.string() + ")");
   }
+  if (!target_path.empty() && target_path.front() == '/') {
+    throw UserErrorException("target_path '" + target_path +
+                             "' is invalid: it must be relative to the datastore");
+  }
   std::string target;
   try {
     target = fs::clean_relative(target_path);
@@ -93,7 +98,11 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
   for (const auto& rel : files) {
     if (rel.find('\n') != std::string::npos || rel.find('\r') != std::string::npos) {
       throw UserErrorException("cannot upload a file whose name holds a line break: " +
-                               (src_dir / rel).string());
+                               printable((src_dir / rel).string()));
+    }
+    if (!valid_utf8(rel)) {
+      throw UserErrorException("cannot upload a file whose name is not valid UTF-8: " +
+                               printable((src_dir / rel).string()));
     }
   }
   // Files are copied into the workspace's staging folder, then renamed into the datastore: a

@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/proc.hpp"
+#include "common/text.hpp"
 #include "history/run_store.hpp"
 #include "registry/registry.hpp"
 #include "workspace/layout.hpp"
@@ -115,6 +116,15 @@ void Run::download_file(const std::string& name, const stdfs::path& output_file_
 
 int Run::download_files(const std::string& prefix, const stdfs::path& output_directory,
                         bool append_prefix) const {
+  if (!prefix.empty() && prefix.front() == '/') {
+    throw UserErrorException("prefix '" + prefix + "' is invalid: it must be relative to the "
+                             "run's files, such as outputs/");
+  }
+  try {
+    fs::clean_relative(prefix);
+  } catch (const std::invalid_argument& e) {
+    throw UserErrorException("prefix '" + printable(prefix) + "' is invalid: " + e.what());
+  }
   int count = 0;
   const auto root = layout::artifacts(ws_.state_dir(), id_);
   for (const auto& name : get_file_names()) {
@@ -142,9 +152,15 @@ Model Run::register_model(const std::string& model_name, const std::string& mode
   const auto rec = load(ws_, id_);
   const auto names = get_file_names();
   std::string path;
+  if (!model_path.empty() && model_path.front() == '/') {
+    throw UserErrorException("model_path '" + model_path +
+                             "' is invalid: it must be a path among the run's files, such as "
+                             "outputs/model");
+  }
   try {
     path = fs::clean_relative(model_path);
-  } catch (const std::invalid_argument&) {
+  } catch (const std::invalid_argument& e) {
+    throw UserErrorException("model_path '" + printable(model_path) + "' is invalid: " + e.what());
   }
   const bool found =
       !path.empty() && std::any_of(names.begin(), names.end(), [&](const std::string& n) {

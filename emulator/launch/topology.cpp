@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <set>
+#include <stdexcept>
 
 namespace amlemu::launch {
 
@@ -89,7 +90,11 @@ std::vector<TfTask> place_tf_tasks(int worker_count, int parameter_server_count,
     int port = next_port.count(t.node) ? next_port[t.node] : 2222;
     while ((shared_ports && taken.count(port)) ||
            !free(shared_ports ? "0.0.0.0" : address, port)) {
-      ++port;
+      if (++port > 65535) {
+        throw std::runtime_error("no free TCP port from 2222 up on " + address +
+                                 " for TensorFlow task " + t.type + " " +
+                                 std::to_string(t.index));
+      }
     }
     t.port = port;
     taken.insert(port);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "amlemu/errors.hpp"
+#include "common/text.hpp"
 #include "amlemu/estimator.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
@@ -262,7 +263,7 @@ JobSpec load_job_spec(const stdfs::path& file) {
   try {
     doc = ojson::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
-    throw UserErrorException(file.string() + ": not valid JSON: " + e.what());
+    throw UserErrorException(file.string() + ": not valid JSON: " + json_error(e));
   }
   auto spec = parse_job_spec(doc, stdfs::absolute(file).parent_path(), file.string());
   spec.file = file;

@@ -16,6 +16,7 @@
 
 #include "amlemu/errors.hpp"
 #include "common/fs.hpp"
+#include "common/text.hpp"
 #include "common/ids.hpp"
 #include "submission/ignore.hpp"
 
@@ -195,6 +196,20 @@ std::vector<std::string> list_snapshot_files(const stdfs::path& source) {
   std::vector<std::string> files;
   walk(source, "", rules, files);
   std::sort(files.begin(), files.end());
+  // Run history records file names as JSON text, one per line in places: refuse names that
+  // cannot be written there as they are.
+  for (const auto& f : files) {
+    if (f.find('\n') != std::string::npos || f.find('\r') != std::string::npos) {
+      throw UserErrorException(snapshot_error(
+          source, "the file name '" + printable(f) +
+                      "' holds a line break; rename it or list it in .amlignore"));
+    }
+    if (!valid_utf8(f)) {
+      throw UserErrorException(snapshot_error(
+          source, "the file name '" + printable(f) +
+                      "' is not valid UTF-8; rename it or list it in .amlignore"));
+    }
+  }
   return files;
 }
 

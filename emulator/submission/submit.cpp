@@ -11,6 +11,7 @@
 #include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
 #include "workspace/workspace_impl.hpp"
+#include "common/fs.hpp"
 #include "common/ids.hpp"
 
 namespace amlemu {
@@ -157,12 +158,19 @@ void validate(const Workspace& ws, const Estimator& e) {
   }
   for (const auto& [key, value] : e.script_params) {
     if (const auto* ref = std::get_if<DataReference>(&value)) {
+      const auto where =
+          key.empty() ? "inputs." + ref->data_reference_name : "script_params." + key;
+      std::optional<Datastore> ds;
       try {
-        Datastore::get(ws, ref->datastore_name);
+        ds = Datastore::get(ws, ref->datastore_name);
       } catch (const NotFoundException&) {
-        const auto where = key.empty() ? "inputs." + ref->data_reference_name : "script_params." + key;
         throw UserErrorException(where + ": datastore '" + ref->datastore_name +
                                  "' not found in workspace '" + ws.name() + "'");
+      }
+      // A link inside the datastore must not carry the run's mount outside it.
+      if (!fs::is_within(ds->root(), ds->root() / ref->path_on_datastore)) {
+        throw UserErrorException(where + ": path_on_datastore '" + ref->path_on_datastore +
+                                 "' leaves datastore '" + ref->datastore_name + "'");
       }
     }
   }

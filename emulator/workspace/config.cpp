@@ -7,6 +7,7 @@
 
 #include "amlemu/errors.hpp"
 #include "amlemu/workspace.hpp"
+#include "common/text.hpp"
 
 namespace amlemu {
 
@@ -28,14 +29,21 @@ WorkspaceConfig parse_config(const stdfs::path& file) {
     doc = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw UserErrorException("The config file found in: " + file.string() +
-                             " is not valid JSON: " + std::string(e.what()).substr(0, 200));
+                             " is not valid JSON: " + json_error(e));
   }
   WorkspaceConfig cfg;
   cfg.source = file;
-  if (!doc.is_object()) throw UserErrorException(bad_content(file));
+  if (!doc.is_object()) {
+    throw UserErrorException("The config file found in: " + file.string() +
+                             " must hold a JSON object, got " + doc.type_name());
+  }
   auto str = [&](const char* key) -> std::string {
     auto it = doc.find(key);
-    if (it == doc.end() || !it->is_string() || it->get<std::string>().empty()) {
+    if (it != doc.end() && !it->is_string()) {
+      throw UserErrorException("The config file found in: " + file.string() + ": " + key +
+                               " must be a string, got " + it->type_name());
+    }
+    if (it == doc.end() || it->get<std::string>().empty()) {
       throw UserErrorException(bad_content(file));
     }
     return it->get<std::string>();

@@ -54,14 +54,15 @@ TEST_CASE("existing targets are skipped unless overwrite", "[datastore]") {
   CHECK_THAT(third.str(), Catch::EndsWith("Uploaded 2 files\n"));
 }
 
-TEST_CASE("a leading ./ or / is stripped from target_path", "[datastore]") {
+TEST_CASE("a leading ./ is stripped from target_path, an absolute one refused", "[datastore]") {
   Fixture f;
   std::ostringstream out;
   f.ds.upload(f.src, "./x/", false, false, out);
-  f.ds.upload(f.src, "/y", false, false, out);
   CHECK(stdfs::exists(f.ds.root() / "x" / "a.txt"));
-  CHECK(stdfs::exists(f.ds.root() / "y" / "a.txt"));
   CHECK(out.str().empty());  // show_progress=false prints nothing
+  CHECK_THROWS_WITH(f.ds.upload(f.src, "/y", false, false, out),
+                    "target_path '/y' is invalid: it must be relative to the datastore");
+  CHECK_FALSE(stdfs::exists(f.ds.root() / "y"));
 }
 
 TEST_CASE("upload refuses a src that is not a folder and a target that leaves the store",
