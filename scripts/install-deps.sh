@@ -2,7 +2,8 @@
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
 # CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
 # the Fashion-MNIST data set, and numpy and TensorFlow (CPU) for the sample jobs. With --tests,
-# also what the test suite imports: mpi4py and azure-ai-ml. Quick and silent when all is present.
+# also what the test suite needs beyond that: mpi4py and azure-ai-ml, and Clang with libFuzzer
+# for the fuzz targets. Quick and silent when all is present.
 set -euo pipefail
 
 with_tests=0
@@ -11,6 +12,7 @@ with_tests=0
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libboost-dev
           libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2 libyaml-cpp-dev
           openmpi-bin libopenmpi-dev dataset-fashion-mnist python3 python3-pip python3-venv)
+if [ "$with_tests" = 1 ]; then packages+=(clang libclang-rt-14-dev); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
