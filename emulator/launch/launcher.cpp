@@ -104,8 +104,15 @@ class LocalProcess : public Process {
 class LocalLauncher : public Launcher {
  public:
   std::unique_ptr<Process> start(const ProcessSpec& spec) override {
-    bp::environment env;
-    for (const auto& [k, v] : spec.env) env[k] = v;
+    // The child's environment is exactly spec.env, handed to execve as a prepared array
+    // (bp::environment's lookups read past the end of shorter entries).
+    std::vector<std::string> env_entries;
+    env_entries.reserve(spec.env.size());
+    for (const auto& [k, v] : spec.env) env_entries.push_back(k + "=" + v);
+    std::vector<char*> env_array;
+    env_array.reserve(env_entries.size() + 1);
+    for (auto& e : env_entries) env_array.push_back(e.data());
+    env_array.push_back(nullptr);
     FILE* out = std::fopen(spec.output_file.c_str(), "a");
     if (!out) throw std::runtime_error("cannot open " + spec.output_file.string());
     const pid_t parent = ::getpid();
@@ -124,7 +131,8 @@ class LocalLauncher : public Launcher {
     std::error_code ec;
     bp::child child(
         bp::exe = spec.program.string(), bp::args = spec.args, bp::start_dir = spec.cwd.string(),
-        env, bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec,
+        bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec,
+        bp::extend::on_setup = [&](auto& exec) { exec.env = env_array.data(); },
         bp::extend::on_exec_setup = [&](auto&) {
           ::setpgid(0, 0);
           ::prctl(PR_SET_PDEATHSIG, SIGKILL);
