@@ -34,5 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap();  // every refusal names the file (or the --set at fault)
     }
   }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
   return 0;
 }
