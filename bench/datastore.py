@@ -107,9 +107,10 @@ def run(runs=5, files=10000, mb=1024, mount_files=60000, write=None):
             ("`amlemu datastore upload`", "%.0f" % up_ms),
             ("amlemu / cp", "%.2fx" % ratio),
         ])
-        lines += ["", "amlemu copies each file beside its target and renames it into place, so a "
-                  "crash never leaves a half file under its name; that is one `rename` more per "
-                  "file than `cp`.", "",
+        lines += ["", "Both copy inside the kernel: `cp` with `copy_file_range`, amlemu "
+                  "(`std::filesystem::copy_file`) with `sendfile`. amlemu also copies each file "
+                  "beside its target and renames it into place, so a crash never leaves a half "
+                  "file under its name: one `rename` more per file than `cp`.", "",
                   "Mount: a trivial job (`user_managed`) with one data reference in `mount` mode, "
                   "to a folder of %d files of 1 KB or to a folder of one file; %d alternating runs "
                   "of each." % (mount_files, runs * 2), ""]
