@@ -119,10 +119,11 @@ class TempWorkspace:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def table(header, rows):
-    """Markdown table: header is a list of column names, the first left-aligned, the rest right."""
+def table(header, rows, left=1):
+    """Markdown table: header is a list of column names; the first `left` columns are
+    left-aligned, the rest right-aligned."""
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "---|" + "---:|" * (len(header) - 1)]
+             "|" + "---|" * left + "---:|" * (len(header) - left)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
 

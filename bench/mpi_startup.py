@@ -66,7 +66,11 @@ def run(runs=7, write=None):
         "| measure | median ms |", "|---|---:|",
         "| bare `mpirun -np 8` | %.0f |" % b,
         "| `amlemu job create --stream`, 8 ranks on 2 nodes | %.0f |" % e,
-        "| added by amlemu | %.0f (%.2fx) |" % (e - b, e / b), ""])
+        "| added by amlemu | %.0f (%.2fx) |" % (e - b, e / b), "",
+        "The added time: amlemu starts two daemons through `amlemu-rsh` (one per emulated node) "
+        "where the bare run starts none, checks once that the interpreter has mpi4py (so ranks "
+        "run under `python -m mpi4py` and fail fast), copies the snapshot to each node and "
+        "writes their contexts.", ""])
     print(text)
     if write:
         replace_section(write, "## MPI start-up", text)

@@ -77,14 +77,14 @@ def order_sections(path):
 
 def summary(rows, quick, seconds):
     lines = ["## Summary", "",
-             "Measured %s on %s by `python3 bench/run_all.py%s` (%.0f minutes); each result is a "
+             "Measured %s on %s by `python3 bench/run_all.py%s` (%.1f minutes); each result is a "
              "ratio or figure measured side by side, alternating runs, medians. The sections below "
              "give the details, and say why a goal is missed and what would close it."
              % (harness.today(), harness.machine(), " --quick" if quick else "", seconds / 60), ""]
     met = {True: "met", False: "**missed**", None: ""}
-    lines += harness.table(["benchmark", "measure", "result", "goal", ""],
+    lines += harness.table(["benchmark", "measure", "result", "goal", "goal met"],
                            [(r["benchmark"], r["measure"], r["value"], r["goal"] or "-",
-                             met[r["met"]]) for r in rows])
+                             met[r["met"]]) for r in rows], left=5)
     return lines
 
 
