@@ -75,12 +75,14 @@ def order_sections(path):
         f.write(head.rstrip("\n") + "\n\n" + "\n".join(known + list(sections.values())))
 
 
-def summary(rows, quick, seconds):
+def summary(rows, quick, seconds, load):
     lines = ["## Summary", "",
-             "Measured %s on %s by `python3 bench/run_all.py%s` (%.1f minutes); each result is a "
-             "ratio or figure measured side by side, alternating runs, medians. The sections below "
-             "give the details, and say why a goal is missed and what would close it."
-             % (harness.today(), harness.machine(), " --quick" if quick else "", seconds / 60), ""]
+             "Measured %s on %s by `python3 bench/run_all.py%s` (%.1f minutes; load average %.1f "
+             "at the start, %.1f at the end, from whatever else ran on the machine); each result "
+             "is a ratio or figure measured side by side, alternating runs, medians. The sections "
+             "below give the details, and say why a goal is missed and what would close it."
+             % (harness.today(), harness.machine(), " --quick" if quick else "", seconds / 60,
+                load, os.getloadavg()[0]), ""]
     met = {True: "met", False: "**missed**", None: ""}
     lines += harness.table(["benchmark", "measure", "result", "goal", "goal met"],
                            [(r["benchmark"], r["measure"], r["value"], r["goal"] or "-",
@@ -103,7 +105,7 @@ def main():
     write = None if args.no_write else (args.write or (None if args.quick else DOC))
     harness.need_build()
 
-    rows, t0 = [], time.perf_counter()
+    rows, t0, load = [], time.perf_counter(), os.getloadavg()[0]
     for name in names:
         print("=== %s" % name, flush=True)
         try:
@@ -112,7 +114,7 @@ def main():
             traceback.print_exc()
             rows.append(harness.summary_row(name, "failed", str(e).splitlines()[0][:120] if str(e)
                                             else type(e).__name__, met=False))
-    text = "\n".join(summary(rows, args.quick, time.perf_counter() - t0)) + "\n"
+    text = "\n".join(summary(rows, args.quick, time.perf_counter() - t0, load)) + "\n"
     print(text)
     if write:
         if args.only:  # a partial run must not replace the summary of a full one
