@@ -33,6 +33,7 @@ def fill(runs, versions):
     out = subprocess.run([GENERATOR, str(runs), str(EXPERIMENTS), str(versions), str(MODEL_NAMES)],
                          cwd=ws.dir, env=ws.env, capture_output=True, text=True)
     if out.returncode != 0:
+        ws.close()
         sys.exit("amlemu-bench-history failed:\n" + out.stdout + out.stderr)
     return ws, time.perf_counter() - t0
 
@@ -49,7 +50,11 @@ def run(runs=5, scale=100000, write=None):
     build_generator()
     versions = scale // 10
     big, big_s = fill(scale, versions)
-    small, _ = fill(scale // 100, versions // 100)
+    try:
+        small, _ = fill(scale // 100, versions // 100)
+    except BaseException:
+        big.close()
+        raise
     try:
         commands = [
             ("`job list --experiment-name exp-7 -r 50`",

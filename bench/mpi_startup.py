@@ -25,6 +25,13 @@ HELLO = os.path.join(ROOT, "bench", "mpi_hello.py")
 def run(runs=7, write=None):
     """Measures, prints the section, writes it into `write` when given; returns the figures."""
     work = tempfile.mkdtemp(prefix="amlemu-bench-mpi-")
+    try:
+        return _measure(work, runs, write)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(work, runs, write):
     env = dict(os.environ, AMLEMU_HOME=os.path.join(work, "home"))
     with open(os.path.join(work, "config.json"), "w") as f:
         json.dump({"subscription_id": "bench", "resource_group": "bench", "workspace_name": "bench"}, f)
@@ -74,7 +81,6 @@ def run(runs=7, write=None):
     print(text)
     if write:
         replace_section(write, "## MPI start-up", text)
-    shutil.rmtree(work, ignore_errors=True)
     return {"bare_ms": b, "amlemu_ms": e, "ratio": e / b}
 
 

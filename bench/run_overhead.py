@@ -69,6 +69,13 @@ def run(runs=15, write=None):
         sys.exit("build first: scripts/build.sh")
 
     work = tempfile.mkdtemp(prefix="amlemu-bench-")
+    try:
+        return _measure(work, runs, write)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(work, runs, write):
     env = dict(os.environ, AMLEMU_HOME=os.path.join(work, "home"))
     with open(os.path.join(work, "config.json"), "w") as f:
         json.dump({"subscription_id": "bench", "resource_group": "bench", "workspace_name": "bench"}, f)
@@ -146,7 +153,6 @@ def run(runs=15, write=None):
     print(text)
     if write:
         replace_section(write, "## Run overhead", text)
-    shutil.rmtree(work, ignore_errors=True)
     return {"bare_ms": ms(bare_total), "amlemu_ms": ms(emu_total),
             "added_ms": ms(emu_total) - ms(bare_total), "stages_ms": {k: ms(v) for k, v in stages.items()},
             "before_insert_ms": ms(before_insert), "after_end_ms": ms(after_end)}
