@@ -6,8 +6,8 @@ docs/benchmarks.md.
     python3 bench/run_all.py [--quick] [--only NAME[,NAME...]] [--write FILE | --no-write]
 
 Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history. The full run takes
-about half an hour on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats
-and smaller sizes (a smoke test of a few minutes) and writes nothing unless --write is given.
+about 15 minutes on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats and
+smaller sizes (a smoke test of about 2 minutes) and writes nothing unless --write is given.
 The first run creates build/bench-venv and installs MLflow into it from PyPI.
 """
 import argparse
