@@ -107,17 +107,16 @@ def run(runs=5, files=10000, mb=1024, mount_files=60000, write=None):
             ("`amlemu datastore upload`", "%.0f" % up_ms),
             ("amlemu / cp", "%.2fx" % ratio),
         ])
-        lines += ["", "Both copy inside the kernel: `cp` with `copy_file_range`, amlemu "
-                  "(`std::filesystem::copy_file`) with `sendfile`. amlemu also copies each file "
-                  "beside its target and renames it into place, so a crash never leaves a half "
-                  "file under its name: one `rename` more per file than `cp`. Goal: within "
+        lines += ["", "amlemu writes each file under a temporary name and renames it into place, "
+                  "so a crash never leaves a half file under its name: one `rename` more per file "
+                  "than `cp`. Goal: within "
                   "1.2x of `cp -r`; %s (%.2fx).%s" % (
                       "met" if ratio <= 1.2 else "missed", ratio, "" if ratio <= 1.2 else
                       " Per file, beyond the copy, amlemu checks whether the target exists (it "
-                      "skips existing files unless `--overwrite`), calls `create_directories` on "
-                      "the target's folder, and renames the temporary copy. What would close it: "
-                      "create each folder once instead of once per file, and skip the existence "
-                      "check for folders the upload itself created."), "",
+                      "skips existing files unless `--overwrite`), makes sure the target's folder "
+                      "exists, and renames the temporary copy. What would close it: create each "
+                      "folder once instead of once per file, and skip the existence check in "
+                      "folders the upload itself created."), "",
                   "Mount: a trivial job (`user_managed`) with one data reference in `mount` mode, "
                   "to a folder of %d files of 1 KB or to a folder of one file; %d alternating runs "
                   "of each." % (mount_files, runs * 2), ""]
