@@ -91,7 +91,7 @@ void add_job_commands(CLI::App& app, Context& ctx) {
     nlohmann::json rows = nlohmann::json::array();
     std::vector<Run> runs;
     if (!list_experiment.empty()) {
-      runs = Experiment(ws, list_experiment).get_runs();
+      runs = Experiment(ws, list_experiment).get_runs(max_results);
     } else {
       runs = list_runs(ws, max_results);
     }

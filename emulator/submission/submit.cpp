@@ -233,9 +233,11 @@ Run Experiment::submit(const Estimator& estimator) const {
   return Run(ws_, run_id);
 }
 
-std::vector<Run> Experiment::get_runs() const {
+std::vector<Run> Experiment::get_runs(int max_results) const {
   std::vector<Run> out;
-  for (const auto& r : history::RunStore(ws_.impl().db).list(name_)) out.emplace_back(ws_, r.run_id);
+  for (const auto& r : history::RunStore(ws_.impl().db).list(name_, max_results)) {
+    out.emplace_back(ws_, r.run_id);
+  }
   return out;
 }
 

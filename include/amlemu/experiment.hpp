@@ -27,8 +27,9 @@ class Experiment {
   /// Throws UserErrorException / ComputeTargetException with nothing recorded on bad input.
   Run submit(const Estimator& estimator) const;
 
-  /// Runs of this experiment, newest first.
-  std::vector<Run> get_runs() const;
+  /// Runs of this experiment, newest first; at most `max_results` (0: all), limited in the
+  /// query, so listing the last few runs costs the same however many the experiment has.
+  std::vector<Run> get_runs(int max_results = 0) const;
 
  private:
   Workspace ws_;

@@ -282,3 +282,23 @@ TEST_CASE("a pip package that cannot be installed offline fails the run in Prepa
   CHECK_THAT(build_log, Contains("amlemu-no-such-package==1.0"));
   CHECK(cli(t, {"environment", "list"}).json().empty());  // no half environment is kept
 }
+
+TEST_CASE("job list of one experiment gives its newest runs, at most --max-results", "[e2e]") {
+  TempHome t;
+  set_up(t);
+  std::vector<std::string> ids;
+  for (const char* experiment : {"first", "second", "first", "first"}) {
+    const auto r = cli(t, {"job", "create", "-o", "json", "--experiment-name", experiment,
+                           "--file", spec(t, "q.json", {{"entry_script", "offline.py"}})});
+    REQUIRE(r.code == 0);
+    ids.push_back(r.json()["name"]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // distinct creation times
+  }
+  const auto rows = cli(t, {"job", "list", "--experiment-name", "first", "--max-results", "2"}).json();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["name"] == ids[3]);
+  CHECK(rows[1]["name"] == ids[2]);
+  CHECK(cli(t, {"job", "list", "--experiment-name", "first"}).json().size() == 3);
+  CHECK(cli(t, {"job", "list", "--experiment-name", "second"}).json().size() == 1);
+  for (const auto& id : ids) wait_terminal(t, id);
+}
