@@ -1,4 +1,8 @@
 // Run::wait_for_completion: the SDK's console framing over a live log.
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -19,10 +23,46 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-// The log's size and the run's status (one primary-key read) are checked every 20 ms, so a line
-// the script prints shows within tens of milliseconds; the log folder is listed less often.
+// The log's size and the run's status (one primary-key read) are checked whenever the run's log
+// folder or the workspace database's write-ahead log changes (inotify), and at least every
+// 20 ms, so a line the script prints or a new status shows at once; the log folder is listed
+// at most every fifth check.
 constexpr auto kLogPoll = std::chrono::milliseconds(20);
 constexpr int kLogListEvery = 5;
+
+// Wakes the console when files change in the watched folders. Without inotify, a plain sleep.
+class ChangeWatch {
+ public:
+  ChangeWatch() : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+  ~ChangeWatch() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ChangeWatch(const ChangeWatch&) = delete;
+  ChangeWatch& operator=(const ChangeWatch&) = delete;
+
+  /// Watches `dir` for files created or written; false when it cannot (the folder is missing).
+  bool add(const stdfs::path& dir) {
+    return fd_ >= 0 &&
+           ::inotify_add_watch(fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) >= 0;
+  }
+
+  /// Returns after a change or `timeout`, whichever comes first.
+  void wait(std::chrono::milliseconds timeout) {
+    if (fd_ < 0) {
+      real_clock().sleep_for(timeout);
+      return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
+      alignas(inotify_event) char buf[4096];
+      while (::read(fd_, buf, sizeof buf) > 0) {
+      }
+    }
+  }
+
+ private:
+  int fd_;
+};
 
 // The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order;
 // when several logs share that NN (distributed runs), the one of rank 0, the chief or worker 0.
@@ -108,7 +148,13 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   std::string followed;
   std::streamoff offset = 0;
   std::string status;
+  // Status changes are commits, which append to the database's write-ahead log in the state
+  // folder; the script's output appends to a file in the logs folder (created at submission).
+  ChangeWatch watch;
+  watch.add(ws_.state_dir());
+  bool watching_logs = false;
   for (int tick = 0;; ++tick) {
+    if (show_output && !watching_logs) watching_logs = watch.add(artifacts / layout::kLogsDir);
     const auto s = store.status(id_);
     if (!s) throw NotFoundException("Run '" + id_ + "' not found");
     status = *s;
@@ -126,7 +172,7 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
       if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done);
     }
     if (done) break;
-    real_clock().sleep_for(kLogPoll);
+    watch.wait(kLogPoll);
   }
   const auto details = get_details();
   if (show_output) {

@@ -1,11 +1,13 @@
 #include "launch/launcher.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,15 +77,20 @@ void bind_read_only(const std::vector<std::pair<std::string, std::string>>& bind
 
 class LocalProcess : public Process {
  public:
-  explicit LocalProcess(bp::child child) : child_(std::move(child)) {}
+  explicit LocalProcess(bp::child child)
+      : child_(std::move(child)),
+        // A pidfd turns "has it exited?" into something poll() can wait on (Linux 5.3+).
+        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, child_.id(), 0))) {}
   ~LocalProcess() override {
     std::error_code ec;
     if (child_.running(ec)) {
       signal_group(SIGKILL);
       child_.wait(ec);
     }
+    if (pidfd_ >= 0) ::close(pidfd_);
   }
   int pid() const override { return child_.id(); }
+  int exit_handle() const override { return pidfd_; }
 
   std::optional<int> poll() override {
     if (code_) return code_;
@@ -98,6 +105,7 @@ class LocalProcess : public Process {
 
  private:
   bp::child child_;
+  int pidfd_ = -1;
   std::optional<int> code_;
 };
 
@@ -155,6 +163,18 @@ class LocalLauncher : public Launcher {
 }  // namespace
 
 std::unique_ptr<Launcher> make_local_launcher() { return std::make_unique<LocalLauncher>(); }
+
+bool Launcher::wait_any(const std::vector<Process*>& processes, std::chrono::milliseconds timeout) {
+  std::vector<pollfd> fds;
+  for (const auto* p : processes) {
+    const int fd = p->exit_handle();
+    if (fd < 0) return false;
+    fds.push_back({fd, POLLIN, 0});
+  }
+  if (fds.empty()) return false;
+  ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+  return true;
+}
 
 std::map<std::string, std::string> current_environment() {
   std::map<std::string, std::string> out;

@@ -3,6 +3,7 @@
 // a fake.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -37,6 +38,8 @@ class Process {
   virtual std::optional<int> poll() = 0;
   /// Sends `signal` to the process's whole group.
   virtual void signal_group(int signal) = 0;
+  /// A descriptor that becomes readable when the process exits (a pidfd), or -1.
+  virtual int exit_handle() const { return -1; }
 };
 
 class Launcher {
@@ -45,6 +48,10 @@ class Launcher {
   /// Starts the process in its own process group; it is killed when the calling thread's
   /// process dies. Throws std::runtime_error naming the program when it cannot start.
   virtual std::unique_ptr<Process> start(const ProcessSpec& spec) = 0;
+  /// Waits up to `timeout`, returning early when one of `processes` exits or a signal arrives.
+  /// Returns false, without waiting, when some process has no exit handle (the caller then
+  /// sleeps on its clock).
+  bool wait_any(const std::vector<Process*>& processes, std::chrono::milliseconds timeout);
 };
 
 /// Real processes through Boost.Process.

@@ -543,7 +543,12 @@ class Supervisor {
         for (const auto& c : contexts_) sync_user_logs(c.context.wd);
         next_sync = now + policy_.logs_sync;
       }
-      clock_.sleep_for(policy_.poll);
+      // Woken at once when a process exits (pidfds), else after one poll interval.
+      std::vector<Process*> live;
+      for (auto& r : running) {
+        if (!r.code) live.push_back(r.process.get());
+      }
+      if (!launcher_.wait_any(live, policy_.poll)) clock_.sleep_for(policy_.poll);
     }
   }
 
