@@ -65,7 +65,7 @@ def run(runs=7, write=None):
             ("added by amlemu", "%.0f (%.2fx)" % (a - h, a / h)),
         ])
         lines += ["", "The added time is the run overhead (submission, supervisor, environment "
-                  "lookup, pollers) plus the job folder on each node, the TF_CONFIG of each task "
+                  "lookup, status writes) plus the job folder on each node, the TF_CONFIG of each task "
                   "and a driver log per task, collected at the end.", ""]
         harness.write_section(write, "## TensorFlow start-up", lines)
         return [harness.summary_row("5. TensorFlow start-up, 4 workers",
