@@ -101,17 +101,19 @@ std::string pick_log(const stdfs::path& artifacts) {
 }
 
 // Prints what the log gained since `offset`, whole lines only unless `flush_all`; returns the
-// new offset. The log is read in blocks of at most 1 MiB, so a script that prints gigabytes
-// never makes the console hold more than one block.
+// new offset. The log is read through `block` (one buffer for the whole stream, so following a
+// log allocates nothing), so a script that prints gigabytes never makes the console hold more
+// than one block.
+constexpr std::streamoff kBlock = 1 << 20;
+
 std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream& out,
-                    bool flush_all) {
-  constexpr std::streamoff kBlock = 1 << 20;
+                    bool flush_all, std::string& block) {
   std::error_code ec;
   const auto size = static_cast<std::streamoff>(stdfs::file_size(file, ec));
   if (ec || size <= offset) return offset;
   std::ifstream in(file, std::ios::binary);
   in.seekg(offset);
-  std::string block(static_cast<size_t>(std::min(kBlock, size - offset)), '\0');
+  block.resize(static_cast<size_t>(kBlock));
   while (offset < size) {
     in.read(block.data(), std::min(kBlock, size - offset));
     const auto got = static_cast<size_t>(in.gcount());
@@ -152,6 +154,7 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   // folder; the script's output appends to a file in the logs folder (created at submission).
   ChangeWatch watch;
   watch.add(ws_.state_dir());
+  std::string block;
   bool watching_logs = false;
   for (int tick = 0;; ++tick) {
     if (show_output && !watching_logs) watching_logs = watch.add(artifacts / layout::kLogsDir);
@@ -164,12 +167,12 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
     const bool done = RunStatus::is_terminal(status);
     if (show_output) {
       if (!log.empty() && log != followed) {
-        if (!followed.empty()) offset = pump(artifacts / followed, offset, out, true);
+        if (!followed.empty()) offset = pump(artifacts / followed, offset, out, true, block);
         followed = log;
         offset = 0;
         out << "\nStreaming " << log << "\n" << std::string(log.size() + 10, '=') << "\n\n";
       }
-      if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done);
+      if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done, block);
     }
     if (done) break;
     watch.wait(kLogPoll);
