@@ -43,10 +43,18 @@ class Reader {
     }
   }
 
+  // A mapping's key as a string; YAML allows lists and mappings as keys, a job file does not.
+  std::string key(const YAML::Node& k, const std::string& where) const {
+    if (!k.IsScalar()) {
+      fail(k, where.empty() ? "(top level)" : where, "keys must be plain names, got " + kind(k));
+    }
+    return k.as<std::string>();
+  }
+
   void keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& known,
             const std::set<std::string>& ignored, std::vector<std::string>& warnings) const {
     for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = this->key(kv.first, where);
       const auto path = where.empty() ? key : where + "." + key;
       if (ignored.count(key)) {
         warnings.push_back(path + " is accepted but ignored by amlemu");
@@ -195,7 +203,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   if (root["tags"]) {
     if (!root["tags"].IsMap()) r.fail(root["tags"], "tags", "must be a mapping");
     for (const auto& kv : root["tags"]) {
-      e.tags[kv.first.as<std::string>()] = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
+      e.tags[r.key(kv.first, "tags")] = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
     }
   }
   if (root["code"]) {
@@ -254,7 +262,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     const auto& vars = root["environment_variables"];
     if (!vars.IsMap()) r.fail(vars, "environment_variables", "must be a mapping");
     for (const auto& kv : vars) {
-      const auto k = kv.first.as<std::string>();
+      const auto k = r.key(kv.first, "environment_variables");
       if (!std::regex_match(k, kIdentifier)) {
         r.fail(kv.first, "environment_variables." + k, "is not a valid variable name");
       }
@@ -334,7 +342,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   if (root["inputs"]) {
     if (!root["inputs"].IsMap()) r.fail(root["inputs"], "inputs", "must be a mapping");
     for (const auto& kv : root["inputs"]) {
-      const auto name = kv.first.as<std::string>();
+      const auto name = r.key(kv.first, "inputs");
       const auto key = "inputs." + name;
       if (!std::regex_match(name, kIdentifier)) r.fail(kv.first, key, "is not a valid input name");
       const auto& v = kv.second;
@@ -383,7 +391,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   if (root["outputs"]) {
     if (!root["outputs"].IsMap()) r.fail(root["outputs"], "outputs", "must be a mapping");
     for (const auto& kv : root["outputs"]) {
-      const auto name = kv.first.as<std::string>();
+      const auto name = r.key(kv.first, "outputs");
       const auto key = "outputs." + name;
       if (!std::regex_match(name, kIdentifier)) r.fail(kv.first, key, "is not a valid output name");
       std::string mode = "rw_mount";
