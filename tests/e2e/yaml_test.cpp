@@ -73,6 +73,7 @@ TEST_CASE("a job with data inputs, a literal, a local folder and an output", "[e
   // --set changes a value for one submission.
   const auto set = cli(t, {"job", "create", "--stream", "--file", "io.yml", "--set", "name=io-job-2",
                            "--set", "inputs.factor=2"});
+  INFO(set.out << set.err);
   CHECK(set.code == 0);
   CHECK_THAT(set.out, Contains("sum 20 written to result"));
 }
