@@ -70,40 +70,32 @@ std::vector<std::string> list_files(const stdfs::path& root) {
   return out;
 }
 
-namespace {
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
-[[noreturn]] void fail(const std::string& what, const stdfs::path& path) {
+void throw_errno(const std::string& what, const stdfs::path& path) {
   throw std::system_error(errno, std::generic_category(), what + " " + path.string());
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+void write_all(int fd, const char* data, std::size_t size, const stdfs::path& path) {
+  for (std::size_t done = 0; done < size;) {
+    const ssize_t w = ::write(fd, data + done, size - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot write", path);
+    }
+    done += static_cast<std::size_t>(w);
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
-}  // namespace
+}
 
 void copy_file(const stdfs::path& from, const stdfs::path& to) {
   Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) fail("cannot read", from);
+  if (in.get() < 0) throw_errno("cannot read", from);
   struct stat st {};
-  if (::fstat(in.get(), &st) != 0) fail("cannot read", from);
+  if (::fstat(in.get(), &st) != 0) throw_errno("cannot read", from);
   Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777));
-  if (out.get() < 0) fail("cannot write", to);
+  if (out.get() < 0) throw_errno("cannot write", to);
   // copy_file_range stays in the kernel; where the filesystems do not support it, read/write.
   bool in_kernel = true;
   for (;;) {
@@ -117,25 +109,18 @@ void copy_file(const stdfs::path& from, const stdfs::path& to) {
         in_kernel = false;
         continue;
       }
-      fail("cannot write", to);
+      throw_errno("cannot write", to);
     }
     char buf[1 << 16];
     const ssize_t n = ::read(in.get(), buf, sizeof buf);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("cannot read", from);
+      throw_errno("cannot read", from);
     }
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("cannot write", to);
-      }
-      done += w;
-    }
+    write_all(out.get(), buf, static_cast<std::size_t>(n), to);
   }
-  if (::close(out.release()) != 0) fail("cannot write", to);
+  if (::close(out.release()) != 0) throw_errno("cannot write", to);
 }
 
 std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
@@ -157,7 +142,6 @@ std::uint64_t copy_tree(const stdfs::path& from, const stdfs::path& to) {
 }
 
 stdfs::path staging_entry(const stdfs::path& dir) {
-  stdfs::create_directories(dir);
   return dir / (std::to_string(::getpid()) + "-" + random_hex(12));
 }
 

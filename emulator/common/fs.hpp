@@ -1,6 +1,7 @@
 // Filesystem helpers shared by every room: atomic small-file writes, tree copies and path checks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,6 +21,32 @@ std::string read_file(const stdfs::path& path);
 /// Files (not folders) under `root`, as sorted relative paths with '/' separators. Symlinks to
 /// files count as files; symlinked folders are not followed.
 std::vector<std::string> list_files(const stdfs::path& root);
+
+/// A file descriptor that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  /// Gives up ownership (to close it and check the result).
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Throws std::system_error for errno: "<what> <path>: <the system's reason>".
+[[noreturn]] void throw_errno(const std::string& what, const stdfs::path& path);
+
+/// Writes all of `data` to `fd` (retrying short writes and EINTR); throws as throw_errno
+/// ("cannot write <path>") on failure.
+void write_all(int fd, const char* data, std::size_t size, const stdfs::path& path);
 
 /// Copies the file `from` to `to`, replacing it, with `from`'s permission bits. Errors are
 /// std::system_error naming the file and the system's reason ("No space left on device"),
@@ -42,8 +69,8 @@ bool is_within(const stdfs::path& parent, const stdfs::path& child);
 /// Fsyncs a file or folder; errors are ignored (best effort on filesystems that refuse).
 void fsync_path(const stdfs::path& path);
 
-/// A fresh entry name `<dir>/<pid>-<random>` for work in flight (the folder is created). Entries
-/// of processes that died are removed by remove_stale_staging.
+/// A fresh entry name `<dir>/<pid>-<random>` for work in flight (`dir` must exist). Entries of
+/// processes that died are removed by remove_stale_staging.
 stdfs::path staging_entry(const stdfs::path& dir);
 
 /// Removes the entries of `dir` left by processes that are no longer running (a crash).

@@ -9,7 +9,6 @@
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
-#include "common/proc.hpp"
 #include "compute/gpu.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
@@ -67,17 +66,8 @@ bool run_is_live(const Workspace& ws, const std::string& run_id) {
   history::RunStore runs(ws.impl().db);
   const auto rec = runs.find(run_id);
   if (!rec || RunStatus::is_terminal(rec->status)) return false;
-  if (rec->supervisor_pid && !process_alive(*rec->supervisor_pid, rec->supervisor_start)) {
-    runs.set_status(run_id, RunStatus::Failed, now_iso(),
-                    {{"error",
-                      {{"code", "ServiceError"},
-                       {"message", "The run's supervisor (pid " +
-                                       std::to_string(*rec->supervisor_pid) +
-                                       ") ended without finishing the run; the run was marked "
-                                       "Failed and its nodes were released."}}}});
-    return false;
-  }
-  return true;
+  return !runs.fail_if_supervisor_gone(*rec, "the run was marked Failed and its nodes were "
+                                              "released.");
 }
 
 NodeInfo info(const Workspace& ws, const std::string& target, const Cluster& c, const Node& n,

@@ -110,6 +110,7 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
   // upload left in staging is removed here.
   const auto staging = layout::staging(ws_.state_dir());
   fs::remove_stale_staging(staging);
+  stdfs::create_directories(staging);
   size_t estimated = files.size();
   if (show_progress) out << "Uploading an estimated of " << estimated << " files\n";
   size_t uploaded = 0;

@@ -30,20 +30,7 @@ history::RunRecord load(const Workspace& ws, const std::string& id) {
   }
   // A live run whose supervisor is gone (killed, or the machine restarted) can never finish:
   // whoever looks at it next records that, so its status stays true.
-  if (!RunStatus::is_terminal(rec->status) && rec->supervisor_pid &&
-      !process_alive(*rec->supervisor_pid, rec->supervisor_start)) {
-    // Its watchdog ends the run's processes; should it be gone too (a reboot, everything
-    // killed), whatever is left ends here.
-    if (rec->supervisor_start) kill_scope(run_scope(*rec->supervisor_pid, *rec->supervisor_start));
-    store.set_status(id, RunStatus::Failed, now_iso(),
-                     {{"error",
-                       {{"code", "ServiceError"},
-                        {"message", "The run's supervisor (pid " +
-                                        std::to_string(*rec->supervisor_pid) +
-                                        ") ended without finishing the run; its processes "
-                                        "were stopped"}}}});
-    rec = store.find(id);
-  }
+  if (store.fail_if_supervisor_gone(*rec, "its processes were stopped")) rec = store.find(id);
   return *rec;
 }
 }  // namespace

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "common/proc.hpp"
 
 namespace amlemu::history {
 
@@ -240,6 +242,21 @@ std::vector<RunRecord> RunStore::list(const std::optional<std::string>& experime
   std::vector<RunRecord> out;
   while (st.step()) out.push_back(read_row(st));
   return out;
+}
+
+bool RunStore::fail_if_supervisor_gone(const RunRecord& run, const std::string& consequence) {
+  if (RunStatus::is_terminal(run.status) || !run.supervisor_pid ||
+      process_alive(*run.supervisor_pid, run.supervisor_start)) {
+    return false;
+  }
+  if (run.supervisor_start) kill_scope(run_scope(*run.supervisor_pid, *run.supervisor_start));
+  // Another process may have recorded it first; either way the run has ended.
+  set_status(run.run_id, RunStatus::Failed, now_iso(),
+             {{"error",
+               {{"code", "ServiceError"},
+                {"message", "The run's supervisor (pid " + std::to_string(*run.supervisor_pid) +
+                                ") ended without finishing the run; " + consequence}}}});
+  return true;
 }
 
 void RunStore::set_supervisor(const std::string& run_id, long long pid,

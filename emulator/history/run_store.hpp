@@ -71,6 +71,11 @@ class RunStore {
   std::vector<RunRecord> list(const std::optional<std::string>& experiment, int limit = 0);
   /// Records the live supervisor: its pid and its start time (see common/proc.hpp).
   void set_supervisor(const std::string& run_id, long long pid, std::optional<std::int64_t> start);
+  /// When `run` is live but its supervisor is gone (killed, or the machine restarted): kills
+  /// what is left of the run's processes (its scope; the supervisor's watchdog normally has)
+  /// and records Failed with "The run's supervisor (pid N) ended without finishing the run; "
+  /// followed by `consequence`. Returns whether the supervisor was gone (the run has ended).
+  bool fail_if_supervisor_gone(const RunRecord& run, const std::string& consequence);
 
   void add_files(const std::string& run_id,
                  const std::vector<std::pair<std::string, long long>>& files);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
@@ -75,25 +74,6 @@ SnapshotInfo measure(const stdfs::path& source, const std::vector<std::string>& 
   return info;
 }
 
-// A file descriptor that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-std::runtime_error io_error(const std::string& what, const stdfs::path& path) {
-  return std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
-}
-
 // Lower-case hex of a SHA-1 digest, most significant byte first. Boost 1.74 returns five 32-bit
 // words and later releases twenty bytes; this reads either.
 std::string hex_digest(Sha1& sha) {
@@ -113,30 +93,25 @@ std::string hex_digest(Sha1& sha) {
 // there (a new file with the source's permission bits), fsynced before it returns, so what is
 // hashed is exactly what was written.
 std::string hash_file(const stdfs::path& from, const stdfs::path* to = nullptr) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) throw io_error("cannot read", from);
+  fs::Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) fs::throw_errno("cannot read", from);
   struct stat st {};
-  if (::fstat(in.get(), &st) != 0) throw io_error("cannot read", from);
-  Fd out(to ? ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)
+  if (::fstat(in.get(), &st) != 0) fs::throw_errno("cannot read", from);
+  fs::Fd out(to ? ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)
             : -1);
-  if (to && out.get() < 0) throw io_error("cannot write", *to);
+  if (to && out.get() < 0) fs::throw_errno("cannot write", *to);
 
   Sha1 sha;
   std::vector<char> buffer(kChunk);
   while (true) {
     const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw io_error("cannot read", from);
+    if (n < 0) fs::throw_errno("cannot read", from);
     if (n == 0) break;
     sha.process_bytes(buffer.data(), static_cast<std::size_t>(n));
-    for (ssize_t done = 0; to && done < n;) {
-      const ssize_t w = ::write(out.get(), buffer.data() + done, static_cast<std::size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw io_error("cannot write", *to);
-      done += w;
-    }
+    if (to) fs::write_all(out.get(), buffer.data(), static_cast<std::size_t>(n), *to);
   }
-  if (to && ::fsync(out.get()) != 0) throw io_error("cannot write", *to);
+  if (to && ::fsync(out.get()) != 0) fs::throw_errno("cannot write", *to);
   return hex_digest(sha);
 }
 

@@ -110,15 +110,29 @@ std::vector<std::string> datastore_files(const TempHome& t) {
   return amlemu::fs::list_files(state_dir(t) / "datastores" / "workspaceblobstore");
 }
 
+/// Submits spawn_tree.py on cpu-cluster and waits until its processes are all started.
+std::string start_tree(const TempHome& t) {
+  const auto id = submit(t, "tree.json", {{"entry_script", "spawn_tree.py"},
+                                          {"compute_target", "cpu-cluster"}});
+  wait_for_log(t, id, "tree ready");
+  return id;
+}
+
+/// True when a new run on cpu-cluster runs to completion (its nodes are usable).
+bool next_run_completes(const TempHome& t) {
+  return cli(t, {"job", "create", "--stream", "--file",
+                 write_spec(t, "ok.json", "reliability",
+                            {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})})
+             .code == 0;
+}
+
 }  // namespace
 
 TEST_CASE("no process of a run outlives its supervisor killed with SIGKILL",
           "[e2e][reliability]") {
   TempHome t;
   standard_workspace(t, kWorkspace);
-  const auto id = submit(t, "tree.json", {{"entry_script", "spawn_tree.py"},
-                                          {"compute_target", "cpu-cluster"}});
-  wait_for_log(t, id, "tree ready");
+  const auto id = start_tree(t);
   const auto sup = supervisor_of(t, id);
   const auto pids = amlemu::processes_in_scope(sup.scope());
   // The script, the child in its group and the grandchild in a session of its own.
@@ -134,10 +148,7 @@ TEST_CASE("no process of a run outlives its supervisor killed with SIGKILL",
              Contains("supervisor (pid " + std::to_string(sup.pid) + ") ended without finishing"));
   CHECK(integrity_ok(t));
   // The node it held is free again: the next run on the cluster runs to completion.
-  CHECK(cli(t, {"job", "create", "--stream", "--file",
-                write_spec(t, "ok.json", "reliability",
-                           {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})})
-            .code == 0);
+  CHECK(next_run_completes(t));
 }
 
 TEST_CASE("no process of an MPI run on two nodes outlives its supervisor", "[e2e][reliability]") {
@@ -164,9 +175,7 @@ TEST_CASE("after a simulated reboot the next command marks the run Failed and th
           "[e2e][reliability]") {
   TempHome t;
   standard_workspace(t, kWorkspace);
-  const auto id = submit(t, "tree.json", {{"entry_script", "spawn_tree.py"},
-                                          {"compute_target", "cpu-cluster"}});
-  wait_for_log(t, id, "tree ready");
+  const auto id = start_tree(t);
   const auto sup = supervisor_of(t, id);
   // Everything dies at once: the supervisor, its watchdog (a child of the supervisor) and the
   // run's processes, as in a power cut.
@@ -192,10 +201,7 @@ TEST_CASE("after a simulated reboot the next command marks the run Failed and th
   REQUIRE(list.code == 0);
   CHECK(list.json()[0]["status"] == "Failed");
   CHECK(integrity_ok(t));
-  CHECK(cli(t, {"job", "create", "--stream", "--file",
-                write_spec(t, "ok.json", "reliability",
-                           {{"entry_script", "slow_ok.py"}, {"compute_target", "cpu-cluster"}})})
-            .code == 0);
+  CHECK(next_run_completes(t));
 }
 
 TEST_CASE("an upload killed half-way leaves no partial or temporary file and can be redone",
