@@ -37,7 +37,12 @@ std::string percent_decode(const std::string& s) {
 // What a workspace is: its database's content and its files' names, sizes and times.
 std::string fingerprint(const TempHome& t, const stdfs::path& state) {
   std::ostringstream out;
-  out << run_program("/usr/bin/sqlite3", {(state / "workspace.db").string(), ".dump"}, t.work()).out;
+  // A busy timeout, as amlemu's own connections have: a process that just ended may still be
+  // checkpointing the write-ahead log.
+  out << run_program("/usr/bin/sqlite3",
+                     {"-cmd", ".timeout 10000", (state / "workspace.db").string(), ".dump"},
+                     t.work())
+             .out;
   std::error_code ec;
   for (auto it = stdfs::recursive_directory_iterator(t.home(), ec);
        it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
