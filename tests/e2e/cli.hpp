@@ -1,9 +1,11 @@
 // Runs the real `amlemu` CLI in a test's temporary workspace home.
 #pragma once
 
+#include <atomic>
 #include <boost/process.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,14 +21,24 @@ struct CliResult {
   int code = -1;
   std::string out;
   std::string err;
-  nlohmann::json json() const { return nlohmann::json::parse(out); }
+  /// Parses stdout; when that fails, the error carries the exit code and stderr.
+  nlohmann::json json() const {
+    try {
+      return nlohmann::json::parse(out);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw std::runtime_error("command exited " + std::to_string(code) + " with stdout '" + out +
+                               "' and stderr '" + err + "': " + e.what());
+    }
+  }
 };
 
 /// Runs `program args...` in `cwd` with the test's environment, capturing stdout and stderr.
 inline CliResult run_program(const std::string& program, const std::vector<std::string>& args,
                              const std::filesystem::path& cwd) {
   namespace bp = boost::process;
-  static int counter = 0;
+  // Tests call this from several threads at once (a lister beside submitters), so each call
+  // needs its own pair of files.
+  static std::atomic<int> counter{0};
   const auto out = std::filesystem::temp_directory_path() /
                    ("amlemu-cli-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   const std::string out_file = out.string() + ".out", err_file = out.string() + ".err";
