@@ -74,6 +74,14 @@ Fd::~Fd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
 void throw_errno(const std::string& what, const stdfs::path& path) {
   throw std::system_error(errno, std::generic_category(), what + " " + path.string());
 }

@@ -25,10 +25,13 @@ std::vector<std::string> list_files(const stdfs::path& root);
 /// A file descriptor that closes itself.
 class Fd {
  public:
+  Fd() = default;
   explicit Fd(int fd) : fd_(fd) {}
   ~Fd();
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
   int get() const { return fd_; }
   /// Gives up ownership (to close it and check the result).
   int release() {
@@ -38,7 +41,7 @@ class Fd {
   }
 
  private:
-  int fd_;
+  int fd_ = -1;
 };
 
 /// Throws std::system_error for errno: "<what> <path>: <the system's reason>".

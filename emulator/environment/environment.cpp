@@ -30,23 +30,20 @@ namespace {
 
 constexpr const char* kMarker = "amlemu-environment.json";
 
-// An exclusive lock on <root>/<id>.lock, held for the scope (released on close, also on crash).
-class BuildLock {
- public:
-  explicit BuildLock(const stdfs::path& file) {
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw UserErrorException("cannot create lock file " + file.string());
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) throw UserErrorException("cannot lock " + file.string());
-    }
-  }
-  ~BuildLock() { ::close(fd_); }
-  BuildLock(const BuildLock&) = delete;
-  BuildLock& operator=(const BuildLock&) = delete;
+// <root>/<id>.lock guards one environment. A run holds it shared from the moment it finds the
+// environment complete until the run ends; a build and a delete hold it exclusively. flock locks
+// go with the open file, so a process that dies releases them.
+fs::Fd open_lock(const stdfs::path& file) {
+  fs::Fd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) fs::throw_errno("cannot create lock file", file);
+  return fd;
+}
 
- private:
-  int fd_ = -1;
-};
+void lock(const fs::Fd& fd, int operation, const stdfs::path& file) {
+  while (::flock(fd.get(), operation) != 0) {
+    if (errno != EINTR) fs::throw_errno("cannot lock", file);
+  }
+}
 
 // Runs a command with stdout and stderr appended to `log`; returns its exit code.
 int run_logged(const stdfs::path& program, const std::vector<std::string>& args,
@@ -173,48 +170,19 @@ Specification resolve(const nlohmann::json& def) {
   return s;
 }
 
-Prepared prepare(const Specification& spec, const stdfs::path& root,
-                 const stdfs::path& build_log) {
+namespace {
+
+// Builds the environment into `dir` (the caller holds its lock exclusively), its marker last.
+void build(const Specification& spec, const stdfs::path& dir, const stdfs::path& build_log) {
   const auto started = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
-  Prepared p;
-  if (!spec.conda_packages.empty()) {
-    if (bp::search_path("conda").empty()) {
-      throw UserErrorException("conda_packages need conda, and no conda executable was found on "
-                               "PATH; use pip_packages, or install conda");
-    }
-    throw UserErrorException("conda_packages are not supported by this amlemu version even with "
-                             "conda installed; use pip_packages");
-  }
-  if (spec.user_managed) {
-    p.python = spec.python;
-    p.seconds = seconds();
-    return p;
-  }
-  p.id = spec.id();
-  const auto dir = root / p.id;
+  const auto id = dir.filename().string();
   const auto python = dir / "bin" / "python";
   std::error_code ec;
-  // Fast path: a complete environment has its marker, written last.
-  if (stdfs::exists(dir / kMarker, ec)) {
-    ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);  // last use
-    p.python = python;
-    p.seconds = seconds();
-    return p;
-  }
-  stdfs::create_directories(root);
-  BuildLock lock(root / (p.id + ".lock"));
-  if (stdfs::exists(dir / kMarker, ec)) {  // a concurrent run built it while we waited
-    ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);
-    p.python = python;
-    p.seconds = seconds();
-    return p;
-  }
-  p.built = true;
   stdfs::create_directories(build_log.parent_path());
-  append(build_log, "Building environment " + p.id + " (" + now_iso() + ")\n" +
+  append(build_log, "Building environment " + id + " (" + now_iso() + ")\n" +
                         spec.to_json().dump(2));
   stdfs::remove_all(dir, ec);  // what an interrupted build left
   if (run_logged(spec.python, {"-m", "venv", "--without-pip", "--system-site-packages",
@@ -240,17 +208,60 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
     }
   }
   crash_point("environment.installed");
-  const nlohmann::json marker = {{"id", p.id},
+  const nlohmann::json marker = {{"id", id},
                                  {"specification", spec.to_json()},
                                  {"createdTime", now_iso()},
                                  {"buildSeconds", seconds()}};
   fs::atomic_write(dir / kMarker, marker.dump(2) + "\n");
-  append(build_log, "Environment " + p.id + " built in " + std::to_string(seconds()) + " s");
+  append(build_log, "Environment " + id + " built in " + std::to_string(seconds()) + " s");
+}
+
+}  // namespace
+
+Prepared prepare(const Specification& spec, const stdfs::path& root,
+                 const stdfs::path& build_log) {
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  Prepared p;
+  if (!spec.conda_packages.empty()) {
+    if (bp::search_path("conda").empty()) {
+      throw UserErrorException("conda_packages need conda, and no conda executable was found on "
+                               "PATH; use pip_packages, or install conda");
+    }
+    throw UserErrorException("conda_packages are not supported by this amlemu version even with "
+                             "conda installed; use pip_packages");
+  }
+  if (spec.user_managed) {
+    p.python = spec.python;
+    p.seconds = seconds();
+    return p;
+  }
+  p.id = spec.id();
+  const auto dir = root / p.id;
+  const auto python = dir / "bin" / "python";
+  const auto lock_file = root / (p.id + ".lock");
+  std::error_code ec;
+  stdfs::create_directories(root, ec);
+  fs::Fd held = open_lock(lock_file);
+  // Converting a flock lock drops the old one before taking the new, so two runs that both
+  // found it missing cannot deadlock; each looks for the marker (written last) again once it
+  // holds the lock it asked for.
+  for (;;) {
+    lock(held, LOCK_SH, lock_file);
+    if (stdfs::exists(dir / kMarker, ec)) break;
+    lock(held, LOCK_EX, lock_file);
+    if (stdfs::exists(dir / kMarker, ec)) continue;  // a concurrent run built it while we waited
+    build(spec, dir, build_log);
+    p.built = true;
+  }
+  ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);  // last use
+  p.in_use = std::move(held);
   p.python = python;
   p.seconds = seconds();
   return p;
 }
-
 }  // namespace amlemu::environment
 
 namespace amlemu {
@@ -307,7 +318,13 @@ void delete_environment(const Workspace& ws, const std::string& id) {
       !stdfs::exists(root / id / environment::kMarker)) {
     throw NotFoundException("Environment '" + id + "' not found in workspace '" + ws.name() + "'");
   }
-  environment::BuildLock lock(root / (id + ".lock"));
+  const auto lock_file = root / (id + ".lock");
+  const auto held = environment::open_lock(lock_file);
+  if (::flock(held.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) fs::throw_errno("cannot lock", lock_file);
+    throw UserErrorException("Environment '" + id + "' is in use by a job that has not ended, "
+                             "or is being built; delete it once the job ends");
+  }
   stdfs::remove(root / id / environment::kMarker);  // unusable first, then gone
   stdfs::remove_all(root / id);
 }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/fs.hpp"
+
 namespace amlemu::environment {
 
 /// The resolved specification: everything that decides what the run's Python can import. Its
@@ -40,12 +42,15 @@ struct Prepared {
   std::string id;                // empty for user-managed environments
   bool built = false;            // this run built it (and wrote the build log)
   double seconds = 0;            // time spent building or looking up
+  fs::Fd in_use;                 // a shared lock that keeps `environment delete` off while held
 };
 
 /// Makes the environment ready: reuses `<environments_root>/<id>` when it is complete, else
 /// builds it under an exclusive lock (so concurrent runs build it once), writing the installer's
 /// output to `build_log`. A failed or interrupted build leaves nothing that a later run uses.
-/// Throws UserErrorException with the installer's last error line when the build fails.
+/// Throws UserErrorException with the installer's last error line when the build fails. The
+/// result holds the environment's lock shared (`in_use`): keep it for as long as the run uses
+/// the environment, so that `delete_environment` refuses until then.
 Prepared prepare(const Specification& spec, const std::filesystem::path& environments_root,
                  const std::filesystem::path& build_log);
 

@@ -28,8 +28,9 @@ struct CachedEnvironment {
 /// builds are not listed.
 std::vector<CachedEnvironment> list_environments(const Workspace& ws);
 
-/// Removes a cached environment; the next run that needs it builds it again. Waits for a build
-/// of the same environment in progress. Throws NotFoundException when there is no such id.
+/// Removes a cached environment; the next run that needs it builds it again. Throws
+/// NotFoundException when there is no such id, and UserErrorException, removing nothing, while
+/// a run that has not ended uses it or a build of it is in progress.
 void delete_environment(const Workspace& ws, const std::string& id);
 
 }  // namespace amlemu

@@ -100,6 +100,36 @@ TEST_CASE("an environment is built once, reused, listed and removable", "[e2e][e
   CHECK(cli(t, {"environment", "delete", "--name", "env-nosuch"}).code == 1);
 }
 
+TEST_CASE("an environment a running job uses cannot be deleted until the job ends", "[e2e][engine]") {
+  TempHome t;
+  set_up(t);
+  const auto started = t.work() / "script.pid";
+  auto body = numpy_env("in-use");
+  body["entry_script"] = "sleep_long.py";
+  body["script_params"] = {{"--pid-file", started.string()}};
+  const auto r = cli(t, {"job", "create", "-o", "json", "--file", spec(t, "long.json", body)});
+  REQUIRE(r.code == 0);
+  const std::string run_id = r.json()["name"];
+  for (int i = 0; i < 600 && !stdfs::exists(started); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(stdfs::exists(started));  // the script runs in the environment
+  const auto envs = cli(t, {"environment", "list", "-o", "json"}).json();
+  REQUIRE(envs.size() == 1);
+  const std::string id = envs[0]["name"];
+
+  const auto refused = cli(t, {"environment", "delete", "--name", id});
+  CHECK(refused.code == 1);
+  CHECK(refused.err == "error: Environment '" + id + "' is in use by a job that has not ended, "
+                       "or is being built; delete it once the job ends\n");
+  CHECK(cli(t, {"environment", "list", "-o", "json"}).json().size() == 1);
+
+  REQUIRE(cli(t, {"job", "cancel", "--name", run_id}).code == 0);
+  CHECK(wait_terminal(t, run_id)["status"] == "Canceled");
+  CHECK(cli(t, {"environment", "delete", "--name", id}).code == 0);
+  CHECK(cli(t, {"environment", "list", "-o", "json"}).json().empty());
+}
+
 TEST_CASE("two runs that need the same new environment build it once", "[e2e][engine]") {
   TempHome t;
   set_up(t);
