@@ -257,6 +257,7 @@ class Supervisor {
     std::unique_ptr<Process> process;
     std::optional<int> code;
     bool stopped_by_us = false;
+    std::string ended;  // when its exit was seen
   };
 
   bool status(const char* s, const nlohmann::json& error = nullptr) {
@@ -383,7 +384,7 @@ class Supervisor {
         spec.memory_limit_bytes = static_cast<std::uint64_t>(gb * 1073741824.0);
         capped = true;
       }
-      running.push_back({t, launcher_.start(spec), std::nullopt, false});
+      running.push_back({t, launcher_.start(spec), std::nullopt, false, {}});
     }
     if (capped) node_line("Memory of each process capped at the VM size's memory (AMLEMU_NODE_MEMORY_CAP)");
     write_process_info(running, started);
@@ -498,6 +499,7 @@ class Supervisor {
         if (!r.code) {
           r.code = r.process->poll();
           if (r.code) {
+            r.ended = now_iso();
             r.process->signal_group(SIGKILL);  // leftovers of its group never outlive it
             // Servers (parameter servers) never exit on their own: one that does, failing,
             // fails the run like any other process.
@@ -746,7 +748,7 @@ class Supervisor {
       e["exitCode"] = code;
       e["status"] = r.stopped_by_us ? "Stopped" : (code == 0 ? "Completed" : "Failed");
       e["startTime"] = started;
-      e["endTime"] = now_iso();
+      e["endTime"] = r.ended;
       list.push_back(e);
     }
     fs::atomic_write(logs_ / "process_status.json",

@@ -166,6 +166,25 @@ TEST_CASE("every TensorFlow task reads its TF_CONFIG and the ps is ended by the 
   }
 }
 
+TEST_CASE("process_status.json records when each process ended", "[e2e][distributed][pytorch]") {
+  TempHome t;
+  set_up(t);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         spec(t, "pt.json", "staggered_exit.py", 1, {{"type", "pytorch"}, {"process_count_per_node", 2}})});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
+  const auto status = json::parse(amlemu::fs::read_file(show["logFiles"]["azureml-logs/process_status.json"].get<std::string>()));
+  REQUIRE(status["processes"].size() == 2);
+  const auto& first = status["processes"][0];
+  const auto& second = status["processes"][1];
+  INFO(status.dump(2));
+  CHECK(first["startTime"] == second["startTime"]);
+  // Rank 1 ends half a second after rank 0 (ISO 8601 times of one format sort as text).
+  CHECK(first["endTime"].get<std::string>() < second["endTime"].get<std::string>());
+  CHECK(first["startTime"].get<std::string>() < first["endTime"].get<std::string>());
+}
+
 TEST_CASE("PyTorch processes get the launch variables", "[e2e][distributed][pytorch]") {
   TempHome t;
   set_up(t);
