@@ -24,27 +24,24 @@ void fsync_path(const stdfs::path& path) {
   ::close(fd);
 }
 
-void atomic_write(const stdfs::path& path, const std::string& content) {
+void atomic_write(const stdfs::path& path, const std::string& content, Durability durability) {
   stdfs::path tmp = path;
   tmp += ".tmp-" + random_hex(8);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
-  const char* p = content.data();
-  size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      ::close(fd);
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) throw_errno("cannot write", tmp);
+    try {
+      write_all(fd.get(), content.data(), content.size(), tmp);
+    } catch (...) {
       ::unlink(tmp.c_str());
-      throw std::runtime_error("cannot write " + tmp.string());
+      throw;
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    if (durability == Durability::synced) ::fsync(fd.get());
   }
-  ::fsync(fd);
-  ::close(fd);
   stdfs::rename(tmp, path);
-  fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+  if (durability == Durability::synced) {
+    fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+  }
 }
 
 std::string read_file(const stdfs::path& path) {
@@ -59,11 +56,16 @@ std::vector<std::string> list_files(const stdfs::path& root) {
   std::vector<std::string> out;
   std::error_code ec;
   if (!stdfs::is_directory(root, ec)) return out;
+  const std::string root_text = root.generic_string();
   for (auto it = stdfs::recursive_directory_iterator(root, ec);
        it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     if (it->is_regular_file(ec)) {
-      out.push_back(stdfs::relative(it->path(), root).generic_string());
+      // The iterator's paths start with `root` as given; stdfs::relative would resolve both
+      // through the filesystem, one readlink per component of every file.
+      std::string rel = it->path().generic_string().substr(root_text.size());
+      rel.erase(0, rel.find_first_not_of('/'));
+      out.push_back(std::move(rel));
     }
   }
   std::sort(out.begin(), out.end());

@@ -11,9 +11,15 @@ namespace amlemu::fs {
 
 namespace stdfs = std::filesystem;
 
+/// Whether atomic_write makes the new content survive a power loss (fsync of the file and its
+/// folder) or only guarantees that readers never see a half-written file. Logs and scratch files
+/// a run rewrites need no more than the second, and a sync can take tens of milliseconds.
+enum class Durability { synced, unsynced };
+
 /// Writes `content` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
-/// folder. Readers see the old content or the new one, never a mix.
-void atomic_write(const stdfs::path& path, const std::string& content);
+/// folder (no fsyncs when `unsynced`). Readers see the old content or the new one, never a mix.
+void atomic_write(const stdfs::path& path, const std::string& content,
+                  Durability durability = Durability::synced);
 
 /// Reads a whole file; throws std::runtime_error naming the path when it cannot.
 std::string read_file(const stdfs::path& path);

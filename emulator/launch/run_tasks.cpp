@@ -73,7 +73,8 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
   stdfs::create_directories(scratch / "contexts");
   const auto statuses = scratch / "ranks";
   stdfs::create_directories(statuses);
-  fs::atomic_write(scratch / "hostfile", mpi_hostfile(addresses, per_node));
+  fs::atomic_write(scratch / "hostfile", mpi_hostfile(addresses, per_node),
+                   fs::Durability::unsynced);
 
   // mpirun runs in node 0's context; each node's daemon is started by amlemu-rsh in its own.
   auto base = nodes.front().env;
@@ -96,7 +97,8 @@ TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& no
     text += "export AMLEMU_NODE_WD=" + shell_quote(nodes[i].wd.string()) + "\n";
     text += "export AMLEMU_NODE_CPUS=" + shell_quote(cpu_list(nodes[i].cpus)) + "\n";
     text += "cd " + shell_quote(nodes[i].wd.string()) + "\n";
-    fs::atomic_write(scratch / "contexts" / (nodes[i].node.address + ".sh"), text);
+    fs::atomic_write(scratch / "contexts" / (nodes[i].node.address + ".sh"), text,
+                     fs::Durability::unsynced);
   }
   base["AMLEMU_NODE_CONTEXT_DIR"] = (scratch / "contexts").string();
   base["AMLEMU_RANK_LOG_DIR"] = logs.string();

@@ -737,7 +737,8 @@ class Supervisor {
       e["startTime"] = started;
       list.push_back(e);
     }
-    fs::atomic_write(logs_ / "process_info.json", nlohmann::json{{"processes", list}}.dump(2) + "\n");
+    fs::atomic_write(logs_ / "process_info.json",
+                     nlohmann::json{{"processes", list}}.dump(2) + "\n", fs::Durability::unsynced);
   }
 
   void write_process_status(const std::vector<Running>& running, const std::string& started) {
@@ -752,7 +753,7 @@ class Supervisor {
       list.push_back(e);
     }
     fs::atomic_write(logs_ / "process_status.json",
-                     nlohmann::json{{"processes", list}}.dump(2) + "\n");
+                     nlohmann::json{{"processes", list}}.dump(2) + "\n", fs::Durability::unsynced);
   }
 
   stdfs::path snapshot_source(const history::RunRecord& rec) const {
