@@ -65,6 +65,14 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
+/// Why a file name cannot be recorded as it is (run history and logs hold names one per line, as
+/// JSON text): "holds a line break" or "is not valid UTF-8"; empty when it can.
+inline std::string file_name_problem(std::string_view name) {
+  if (name.find_first_of("\n\r") != std::string_view::npos) return "holds a line break";
+  if (!valid_utf8(name)) return "is not valid UTF-8";
+  return "";
+}
+
 /// `s` fit for a one-line message: control characters and bytes that are not UTF-8 are written
 /// as escapes (\n, \t, \xff).
 inline std::string printable(std::string_view s) {

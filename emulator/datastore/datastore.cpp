@@ -96,12 +96,9 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
 
   const auto files = fs::list_files(src_dir);
   for (const auto& rel : files) {
-    if (rel.find('\n') != std::string::npos || rel.find('\r') != std::string::npos) {
-      throw UserErrorException("cannot upload a file whose name holds a line break: " +
-                               printable((src_dir / rel).string()));
-    }
-    if (!valid_utf8(rel)) {
-      throw UserErrorException("cannot upload a file whose name is not valid UTF-8: " +
+    const auto problem = file_name_problem(rel);
+    if (!problem.empty()) {
+      throw UserErrorException("cannot upload a file whose name " + problem + ": " +
                                printable((src_dir / rel).string()));
     }
   }

@@ -262,6 +262,7 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
   p.seconds = seconds();
   return p;
 }
+
 }  // namespace amlemu::environment
 
 namespace amlemu {

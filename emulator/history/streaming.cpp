@@ -128,10 +128,9 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
     const auto s = store.status(id_);
     if (!s) throw NotFoundException("Run '" + id_ + "' not found");
     status = *s;
-    const bool done_now = RunStatus::is_terminal(status);
-    std::string log = followed;
-    if (show_output && (tick % kLogListEvery == 0 || done_now)) log = pick_log(artifacts);
     const bool done = RunStatus::is_terminal(status);
+    std::string log = followed;
+    if (show_output && (tick % kLogListEvery == 0 || done)) log = pick_log(artifacts);
     if (show_output) {
       if (!log.empty() && log != followed) {
         if (!followed.empty()) offset = pump(artifacts / followed, offset, out, true, block);

@@ -461,11 +461,9 @@ class Supervisor {
       } catch (const std::exception& e) {
         // A full disk (or any copy failure) fails the run; what was copied stays in history.
         if (collect_error.is_null()) {
-          collect_error = {{"error",
-                            {{"code", "ServiceError"},
-                             {"message", std::string("Collecting the run's outputs into run "
-                                                     "history failed: ") +
-                                             e.what()}}}};
+          collect_error = service_error(
+              "ServiceError",
+              std::string("Collecting the run's outputs into run history failed: ") + e.what());
         }
         collected << "Collecting outputs failed: " << e.what() << "\n";
       }

@@ -5,10 +5,10 @@
 #include <set>
 
 #include "amlemu/errors.hpp"
-#include "common/text.hpp"
 #include "amlemu/estimator.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 
 namespace amlemu {
 

@@ -15,8 +15,8 @@
 
 #include "amlemu/errors.hpp"
 #include "common/fs.hpp"
-#include "common/text.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "submission/ignore.hpp"
 
 namespace amlemu::submission {
@@ -174,15 +174,11 @@ std::vector<std::string> list_snapshot_files(const stdfs::path& source) {
   // Run history records file names as JSON text, one per line in places: refuse names that
   // cannot be written there as they are.
   for (const auto& f : files) {
-    if (f.find('\n') != std::string::npos || f.find('\r') != std::string::npos) {
-      throw UserErrorException(snapshot_error(
-          source, "the file name '" + printable(f) +
-                      "' holds a line break; rename it or list it in .amlignore"));
-    }
-    if (!valid_utf8(f)) {
-      throw UserErrorException(snapshot_error(
-          source, "the file name '" + printable(f) +
-                      "' is not valid UTF-8; rename it or list it in .amlignore"));
+    const auto problem = file_name_problem(f);
+    if (!problem.empty()) {
+      throw UserErrorException(snapshot_error(source, "the file name '" + printable(f) + "' " +
+                                                          problem +
+                                                          "; rename it or list it in .amlignore"));
     }
   }
   return files;

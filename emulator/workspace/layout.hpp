@@ -9,7 +9,7 @@
 //     runs/<run id>/supervisor.log   what the detached supervisor itself printed
 //     snapshots/<id>/                source directories as submitted, stored once per content
 //     environments/<id>/             built environments (virtual environments), one per spec
-//     environments/<id>.lock         held while an environment is built
+//     environments/<id>.lock         shared by runs using it, exclusive to a build or delete
 //     models/<name>/<version>/       registered model files
 //     models/.staging/<pid>-<hex>/   registrations in flight (never visible as a version)
 //     staging/<pid>-<hex>            datastore uploads in flight (never visible in a datastore)
