@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   }
   try {
     const auto ws = amlemu::Workspace::from_config();
-    auto& db = ws.impl().db;
-    amlemu::history::RunStore store(db);
+    auto& db = amlemu::detail::database(ws);
+    amlemu::history::RunStore store(ws);
     const std::int64_t base_ms = 1767225600000;  // 2026-01-01T00:00:00Z
 
     auto t0 = std::chrono::steady_clock::now();

@@ -33,7 +33,7 @@ std::string log_stamp(SystemTime t) {
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
 }
 
-std::string now_iso() { return iso_utc(std::chrono::system_clock::now()); }
+std::string now_iso() { return real_clock().wall_iso(); }
 
 std::int64_t epoch_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();

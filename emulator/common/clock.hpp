@@ -16,14 +16,24 @@ std::string log_stamp(SystemTime t);
 std::string now_iso();
 std::int64_t epoch_seconds(SystemTime t);
 
-/// Monotonic time and sleeping, behind an interface so logic that waits (the supervisor's
-/// grace periods and time limits) can be tested with a fake clock in microseconds.
+/// Time behind an interface, so logic that waits or stamps (the supervisor's grace periods,
+/// time limits, status times and log lines; the cluster's provisioning and scale-down) can be
+/// tested with a fake clock: monotonic `now()` for waits, `wall()` for what is recorded.
 class Clock {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
   virtual ~Clock() = default;
   virtual TimePoint now() = 0;
   virtual void sleep_for(std::chrono::milliseconds d) = 0;
+  /// The time of day, for timestamps.
+  virtual SystemTime wall() { return std::chrono::system_clock::now(); }
+  /// ISO-8601 UTC of wall(), as run history records it.
+  std::string wall_iso() { return iso_utc(wall()); }
+  /// Milliseconds since the epoch of wall(), as the cluster store counts.
+  std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(wall().time_since_epoch())
+        .count();
+  }
 };
 
 /// The real clock.

@@ -4,14 +4,17 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
 #include "compute/gpu.hpp"
+#include "compute/target_store.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
+#include "storage/database.hpp"
 #include "workspace/workspace_impl.hpp"
 
 namespace amlemu::compute {
@@ -26,22 +29,15 @@ struct Cluster {
   VmSize size;
 };
 
-Cluster load_cluster(storage::Database& db, const std::string& target) {
-  auto st = db.prepare(
-      "SELECT rowid, vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown "
-      "FROM compute_targets WHERE name = ?");
-  st.bind(1, target);
-  if (!st.step()) {
+Cluster load_cluster(const Workspace& ws, const std::string& target) {
+  const auto row = TargetStore(ws).find(target);
+  if (!row) {
     throw ComputeTargetException("ComputeTargetNotFound: Compute target with name '" + target +
                                  "' not found");
   }
   Cluster c;
-  c.number = static_cast<int>(st.integer(0));
-  c.config.vm_size = st.text(1);
-  c.config.vm_priority = st.text(2);
-  c.config.min_nodes = static_cast<int>(st.integer(3));
-  c.config.max_nodes = static_cast<int>(st.integer(4));
-  c.config.idle_seconds_before_scaledown = static_cast<int>(st.integer(5));
+  c.number = row->number;
+  c.config = row->config;
   c.size = find_vm_size(c.config.vm_size);
   return c;
 }
@@ -63,7 +59,7 @@ std::vector<Node> load_nodes(storage::Database& db, const std::string& target) {
 // started). A live run whose supervisor died is marked Failed here, so states stay true after a
 // crash or a reboot.
 bool run_is_live(const Workspace& ws, const std::string& run_id) {
-  history::RunStore runs(ws.impl().db);
+  history::RunStore runs(ws);
   const auto rec = runs.find(run_id);
   if (!rec || RunStatus::is_terminal(rec->status)) return false;
   return !runs.fail_if_supervisor_gone(*rec, "the run was marked Failed and its nodes were "
@@ -100,7 +96,7 @@ std::map<std::string, int> gpus_in_use(storage::Database& db) {
 // The cluster's nodes as NodeInfo: all of them, or those `run_id` holds.
 std::vector<NodeInfo> node_infos(const Workspace& ws, const std::string& target, const Cluster& c,
                                  const std::optional<std::string>& run_id = std::nullopt) {
-  auto st = ws.impl().db.prepare(
+  auto st = detail::database(ws).prepare(
       std::string("SELECT node_index, state, COALESCE(run_id, ''), state_since, ready_at, gpus "
                   "FROM nodes WHERE target = ?1") +
       (run_id ? " AND run_id = ?2" : "") + " ORDER BY node_index");
@@ -119,9 +115,7 @@ std::vector<NodeInfo> node_infos(const Workspace& ws, const std::string& target,
 }  // namespace
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return real_clock().wall_ms();
 }
 
 std::int64_t provisioning_ms() {
@@ -165,7 +159,7 @@ std::string node_id(const std::string& workspace_id, const std::string& target, 
 
 void ClusterStore::enqueue(const std::string& run_id, const std::string& target, int node_count,
                            std::int64_t now) {
-  auto& db = ws_.impl().db;
+  auto& db = detail::database(ws_);
   storage::Transaction tx(db);
   db.prepare("INSERT OR IGNORE INTO node_queue (run_id, target, node_count, enqueued) "
              "VALUES (?, ?, ?, ?)")
@@ -180,20 +174,34 @@ void ClusterStore::enqueue(const std::string& run_id, const std::string& target,
 std::vector<Waiting> ClusterStore::queue(const std::string& target) {
   // First come first served by submission time, so a run that took longer in Preparing keeps
   // its place ahead of one submitted after it.
-  auto st = ws_.impl().db.prepare(
-      "SELECT q.run_id, q.node_count FROM node_queue q LEFT JOIN runs r ON r.run_id = q.run_id "
-      "WHERE q.target = ? ORDER BY COALESCE(r.created_time, ''), r.rowid, q.seq");
+  auto st = detail::database(ws_).prepare(
+      "SELECT run_id, node_count, seq FROM node_queue WHERE target = ? ORDER BY seq");
   st.bind(1, target);
+  struct Entry {
+    std::pair<std::string, std::int64_t> submitted;  // run history's order; ("", 0) if unknown
+    std::int64_t seq;
+    Waiting waiting;
+  };
+  std::vector<Entry> entries;
+  history::RunStore runs(ws_);
+  while (st.step()) {
+    Waiting w{st.text(0), static_cast<int>(st.integer(1))};
+    entries.push_back({runs.submission_key(w.run_id).value_or(std::make_pair(std::string(), 0)),
+                       st.integer(2), w});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.submitted, a.seq) < std::tie(b.submitted, b.seq);
+  });
   std::vector<Waiting> out;
-  while (st.step()) out.push_back({st.text(0), static_cast<int>(st.integer(1))});
+  for (auto& e : entries) out.push_back(std::move(e.waiting));
   return out;
 }
 
 std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t now,
                                          const std::string& run_id) {
-  auto& db = ws_.impl().db;
+  auto& db = detail::database(ws_);
   storage::Transaction tx(db);
-  const auto cluster = load_cluster(db, target);
+  const auto cluster = load_cluster(ws_, target);
 
   // Nodes held by runs that are over (or orphaned) go back to idle.
   for (const auto& n : load_nodes(db, target)) {
@@ -268,7 +276,7 @@ std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t
     if (short_of_gpus && gpu_policy() == GpuPolicy::Fail) {
       // The run that wanted them fails; the queue moves on. Whoever runs this step (that run's
       // supervisor or another process) is not the one to get an error.
-      history::RunStore(ws_.impl().db)
+      history::RunStore(ws_)
           .set_status(run, RunStatus::Failed, now_iso(),
                       {{"error",
                         {{"code", "UserError"},
@@ -296,7 +304,7 @@ std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t
 }
 
 void ClusterStore::release(const std::string& run_id, std::int64_t now) {
-  auto& db = ws_.impl().db;
+  auto& db = detail::database(ws_);
   storage::Transaction tx(db);
   db.prepare("UPDATE nodes SET state = 'idle', run_id = NULL, gpus = '[]', state_since = ? "
              "WHERE run_id = ? AND state = 'running'")
@@ -310,14 +318,14 @@ void ClusterStore::release(const std::string& run_id, std::int64_t now) {
 
 std::vector<NodeInfo> ClusterStore::nodes(const std::string& target, std::int64_t now) {
   step(target, now);
-  return node_infos(ws_, target, load_cluster(ws_.impl().db, target));
+  return node_infos(ws_, target, load_cluster(ws_, target));
 }
 
 NodeInfo ClusterStore::preempt(const std::string& target, const std::string& node,
                                std::int64_t now) {
-  auto& db = ws_.impl().db;
+  auto& db = detail::database(ws_);
   storage::Transaction tx(db);
-  const auto cluster = load_cluster(db, target);
+  const auto cluster = load_cluster(ws_, target);
   if (cluster.config.vm_priority != "lowpriority") {
     throw ComputeTargetException("compute target '" + target +
                                  "' is dedicated; only lowpriority nodes can be preempted");

@@ -1,7 +1,5 @@
 #include "amlemu/compute.hpp"
 
-#include <signal.h>
-
 #include <iostream>
 #include <map>
 #include <thread>
@@ -9,18 +7,15 @@
 
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
-#include "common/proc.hpp"
+#include "common/supervisor_signals.hpp"
 #include "compute/cluster_store.hpp"
 #include "compute/gpu.hpp"
-#include "workspace/workspace_impl.hpp"
+#include "compute/target_store.hpp"
+#include "history/run_store.hpp"
 
 namespace amlemu {
 
 namespace {
-
-constexpr const char* kColumns =
-    "name, vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown, "
-    "provisioning_state, created_time";
 
 void validate(const std::string& name, const ProvisioningConfiguration& c) {
   static const std::regex rule("^[A-Za-z][A-Za-z0-9-]{1,15}$");
@@ -53,15 +48,6 @@ void validate(const std::string& name, const ProvisioningConfiguration& c) {
   find_vm_size(c.vm_size);  // throws with close matches
 }
 
-int active_runs(const Workspace& ws, const std::string& target) {
-  auto st = ws.impl().db.prepare(
-      "SELECT COUNT(*) FROM runs WHERE target = ? AND status IN "
-      "('Starting','Preparing','Queued','Running','Finalizing','CancelRequested')");
-  st.bind(1, target);
-  st.step();
-  return static_cast<int>(st.integer(0));
-}
-
 }  // namespace
 
 ProvisioningConfiguration AmlCompute::provisioning_configuration(
@@ -77,22 +63,16 @@ ProvisioningConfiguration AmlCompute::provisioning_configuration(
 }
 
 ComputeTarget::ComputeTarget(const Workspace& ws, const std::string& name) : ws_(ws), name_(name) {
-  auto st = ws.impl().db.prepare(std::string("SELECT ") + kColumns +
-                                 " FROM compute_targets WHERE name = ?");
-  st.bind(1, name);
-  if (!st.step()) {
+  const auto row = compute::TargetStore(ws).find(name);
+  if (!row) {
     throw ComputeTargetException("ComputeTargetNotFound: Compute target with name '" + name +
                                  "' not found in provided workspace '" + ws.name() +
                                  "'; create it with 'amlemu compute create --name " + name +
                                  " --size STANDARD_NC6 --max-instances 4'");
   }
-  config_.vm_size = st.text(1);
-  config_.vm_priority = st.text(2);
-  config_.min_nodes = static_cast<int>(st.integer(3));
-  config_.max_nodes = static_cast<int>(st.integer(4));
-  config_.idle_seconds_before_scaledown = static_cast<int>(st.integer(5));
-  state_ = st.text(6);
-  created_ = st.text(7);
+  config_ = row->config;
+  state_ = row->provisioning_state;
+  created_ = row->created_time;
 }
 
 ComputeTarget ComputeTarget::create(const Workspace& ws, const std::string& name,
@@ -101,36 +81,17 @@ ComputeTarget ComputeTarget::create(const Workspace& ws, const std::string& name
   compute::provisioning_ms();  // a bad AMLEMU_NODE_PROVISIONING fails before anything is written
   ProvisioningConfiguration c = config;
   c.vm_size = find_vm_size(config.vm_size).name;
-  auto& db = ws.impl().db;
-  storage::Transaction tx(db);
-  auto existing = db.prepare(
-      "SELECT vm_size, min_nodes, max_nodes, vm_priority, idle_seconds_before_scaledown "
-      "FROM compute_targets WHERE name = ?");
-  existing.bind(1, name);
-  if (existing.step()) {
-    if (existing.text(0) != c.vm_size || existing.integer(1) != c.min_nodes ||
-        existing.integer(2) != *c.max_nodes || existing.text(3) != c.vm_priority ||
-        existing.integer(4) != c.idle_seconds_before_scaledown) {
+  if (const auto existing = compute::TargetStore(ws).insert_unless_exists(name, c, now_iso())) {
+    const auto& e = existing->config;
+    if (e.vm_size != c.vm_size || e.min_nodes != c.min_nodes || e.max_nodes != c.max_nodes ||
+        e.vm_priority != c.vm_priority ||
+        e.idle_seconds_before_scaledown != c.idle_seconds_before_scaledown) {
       throw ComputeTargetException("Compute target '" + name +
                                    "' already exists with a different configuration (" +
-                                   existing.text(0) + ", " + std::to_string(existing.integer(1)) +
-                                   "-" + std::to_string(existing.integer(2)) + " nodes)");
+                                   e.vm_size + ", " + std::to_string(e.min_nodes) + "-" +
+                                   std::to_string(e.max_nodes.value_or(0)) + " nodes)");
     }
-  } else {
-    const auto now = now_iso();
-    db.prepare("INSERT INTO compute_targets VALUES (?, 'AmlCompute', ?, ?, ?, ?, ?, "
-               "'Succeeded', ?, ?)")
-        .bind(1, name)
-        .bind(2, c.vm_size)
-        .bind(3, c.vm_priority)
-        .bind(4, c.min_nodes)
-        .bind(5, *c.max_nodes)
-        .bind(6, c.idle_seconds_before_scaledown)
-        .bind(7, now)
-        .bind(8, now)
-        .run();
   }
-  tx.commit();
   // Azure brings a new cluster up to min_nodes at once.
   compute::ClusterStore(ws).step(name, compute::now_ms());
   return ComputeTarget(ws, name);
@@ -138,8 +99,7 @@ ComputeTarget ComputeTarget::create(const Workspace& ws, const std::string& name
 
 std::vector<ComputeTarget> ComputeTarget::list(const Workspace& ws) {
   std::vector<ComputeTarget> out;
-  auto st = ws.impl().db.prepare("SELECT name FROM compute_targets ORDER BY name");
-  while (st.step()) out.emplace_back(ws, st.text(0));
+  for (const auto& name : compute::TargetStore(ws).names()) out.emplace_back(ws, name);
   return out;
 }
 
@@ -158,7 +118,7 @@ void ComputeTarget::wait_for_completion(bool show_output, std::optional<int> min
   // The SDK's transcript: the state, a dot per poll, the scaling line, then the verdict.
   const int wanted = min_node_count.value_or(config_.min_nodes);
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::minutes(timeout_in_minutes);
+      real_clock().now() + std::chrono::minutes(timeout_in_minutes);
   compute::ClusterStore store(ws_);
   if (show_output) out << state_ << "\n" << std::flush;
   for (;;) {
@@ -173,7 +133,7 @@ void ComputeTarget::wait_for_completion(bool show_output, std::optional<int> min
       }
       return;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (real_clock().now() >= deadline) {
       if (show_output) {
         out << "AmlCompute wait for completion finished\n\nWait timeout has been reached\n"
             << "Current provisioning state of AmlCompute is \"" << state_
@@ -187,7 +147,7 @@ void ComputeTarget::wait_for_completion(bool show_output, std::optional<int> min
                         : std::string("."))
           << std::flush;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    real_clock().sleep_for(std::chrono::milliseconds(200));
   }
 }
 
@@ -250,24 +210,17 @@ void ComputeTarget::preempt(const std::string& node) const {
   const auto victim = compute::ClusterStore(ws_).preempt(name_, node, compute::now_ms());
   if (victim.run_id.empty()) return;
   // The run's supervisor stops the script and fails the run the way the service does.
-  auto st = ws_.impl().db.prepare(
-      "SELECT supervisor_pid, supervisor_start FROM runs WHERE run_id = ?");
-  st.bind(1, victim.run_id);
-  if (st.step() && !st.is_null(0)) {
-    const auto start = st.is_null(1) ? std::nullopt : std::optional<std::int64_t>(st.integer(1));
-    if (process_alive(st.integer(0), start)) ::kill(static_cast<pid_t>(st.integer(0)), SIGUSR1);
+  const auto run = history::RunStore(ws_).find(victim.run_id);
+  if (run && run->supervisor_pid) {
+    send_to_supervisor(*run->supervisor_pid, run->supervisor_start, SupervisorRequest::Preempt);
   }
 }
 
 void ComputeTarget::delete_target() {
-  auto& db = ws_.impl().db;
-  storage::Transaction tx(db);
-  if (active_runs(ws_, name_) > 0) {
+  if (!compute::TargetStore(ws_).remove_unless_in_use(name_)) {
     throw ComputeTargetException("Compute target '" + name_ +
                                  "' cannot be deleted while runs are active on it");
   }
-  db.prepare("DELETE FROM compute_targets WHERE name = ?").bind(1, name_).run();
-  tx.commit();
 }
 
 }  // namespace amlemu

@@ -1,17 +1,14 @@
 #include "amlemu/run.hpp"
 
-#include <signal.h>
-
 #include "amlemu/errors.hpp"
 #include "amlemu/model.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
-#include "common/proc.hpp"
+#include "common/supervisor_signals.hpp"
 #include "common/text.hpp"
 #include "history/run_store.hpp"
 #include "registry/registry.hpp"
 #include "workspace/layout.hpp"
-#include "workspace/workspace_impl.hpp"
 
 namespace amlemu {
 
@@ -23,7 +20,7 @@ bool RunStatus::is_terminal(const std::string& status) {
 
 namespace {
 history::RunRecord load(const Workspace& ws, const std::string& id) {
-  history::RunStore store(ws.impl().db);
+  history::RunStore store(ws);
   auto rec = store.find(id);
   if (!rec) {
     throw NotFoundException("Run '" + id + "' not found in workspace '" + ws.name() + "'");
@@ -44,12 +41,12 @@ std::string Run::experiment_name() const { return load(ws_, id_).experiment_name
 std::string Run::get_status() const { return load(ws_, id_).status; }
 
 std::vector<StatusChange> Run::get_status_history() const {
-  return history::RunStore(ws_.impl().db).status_history(id_);
+  return history::RunStore(ws_).status_history(id_);
 }
 
 nlohmann::json Run::get_details() const {
   const auto rec = load(ws_, id_);
-  history::RunStore store(ws_.impl().db);
+  history::RunStore store(ws_);
   nlohmann::json log_files = nlohmann::json::object();
   const auto artifacts = layout::artifacts(ws_.state_dir(), id_);
   for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
@@ -82,12 +79,12 @@ nlohmann::json Run::get_details() const {
 
 nlohmann::json Run::get_metrics(const std::optional<std::string>& name) const {
   load(ws_, id_);
-  return history::RunStore(ws_.impl().db).metrics(id_, name);
+  return history::RunStore(ws_).metrics(id_, name);
 }
 
 std::vector<std::string> Run::get_file_names() const {
   load(ws_, id_);
-  return history::RunStore(ws_.impl().db).file_names(id_);
+  return history::RunStore(ws_).file_names(id_);
 }
 
 void Run::download_file(const std::string& name, const stdfs::path& output_file_path) const {
@@ -168,13 +165,13 @@ Model Run::register_model(const std::string& model_name, const std::string& mode
 void Run::cancel() const {
   const auto rec = load(ws_, id_);
   if (RunStatus::is_terminal(rec.status)) return;
-  history::RunStore store(ws_.impl().db);
+  history::RunStore store(ws_);
   store.set_status(id_, RunStatus::CancelRequested, now_iso());
   // The supervisor ends the run's processes and records Canceled; without a live supervisor
   // there is nothing left to stop.
   // Only the run's own supervisor is signalled: a pid reused after a restart is left alone.
-  const bool live = rec.supervisor_pid && process_alive(*rec.supervisor_pid, rec.supervisor_start);
-  if (!live || ::kill(static_cast<pid_t>(*rec.supervisor_pid), SIGTERM) != 0) {
+  if (!rec.supervisor_pid || !send_to_supervisor(*rec.supervisor_pid, rec.supervisor_start,
+                                                 SupervisorRequest::Cancel)) {
     store.set_status(id_, RunStatus::Canceled, now_iso());
   }
 }

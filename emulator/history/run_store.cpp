@@ -6,6 +6,8 @@
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "common/proc.hpp"
+#include "storage/database.hpp"
+#include "workspace/workspace_impl.hpp"
 
 namespace amlemu::history {
 
@@ -13,7 +15,7 @@ namespace {
 
 constexpr const char* kRunColumns =
     "run_id, experiment_name, status, target, created_time, start_time, end_time, definition, "
-    "properties, error, supervisor_pid, supervisor_start, tags";
+    "properties, error, supervisor_pid, supervisor_start, tags, parent_run_id, child_number";
 
 // The service's order; a run only moves forward through it (CancelRequested may come from any
 // live status).
@@ -133,24 +135,44 @@ nlohmann::json shape_metrics(const std::vector<MetricRow>& rows) {
   return out;
 }
 
+RunStore::RunStore(const Workspace& ws) : ws_(ws), db_(detail::database(ws)) {}
+
 void RunStore::insert_run(const RunRecord& run, const std::string& time) {
   storage::Transaction tx(db_);
+  std::optional<std::int64_t> child_number;
+  if (!run.parent_run_id.empty()) {
+    auto next = db_.prepare(
+        "SELECT (SELECT COUNT(*) FROM runs WHERE run_id = ?1), "
+        "COALESCE((SELECT MAX(child_number) FROM runs WHERE parent_run_id = ?1), -1) + 1");
+    next.bind(1, run.parent_run_id);
+    next.step();
+    if (next.integer(0) == 0) {
+      throw std::runtime_error("parent run '" + run.parent_run_id + "' not found");
+    }
+    child_number = next.integer(1);
+  }
   db_.prepare("INSERT OR IGNORE INTO experiments (name, id, created_time) VALUES (?, ?, ?)")
       .bind(1, run.experiment_name)
       .bind(2, new_guid())
       .bind(3, time)
       .run();
-  db_.prepare("INSERT INTO runs (run_id, experiment_name, status, target, created_time, "
-              "definition, properties, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, run.run_id)
+  auto insert = db_.prepare(
+      "INSERT INTO runs (run_id, experiment_name, status, target, created_time, definition, "
+      "properties, tags, parent_run_id, child_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, run.run_id)
       .bind(2, run.experiment_name)
       .bind(3, std::string(RunStatus::Starting))
       .bind(4, run.target)
       .bind(5, time)
       .bind(6, run.definition.dump())
       .bind(7, run.properties.dump())
-      .bind(8, run.tags.is_object() ? run.tags.dump() : std::string("{}"))
-      .run();
+      .bind(8, run.tags.is_object() ? run.tags.dump() : std::string("{}"));
+  if (child_number) {
+    insert.bind(9, run.parent_run_id).bind(10, *child_number);
+  } else {
+    insert.bind_null(9).bind_null(10);
+  }
+  insert.run();
   auto st = db_.prepare("INSERT INTO run_status (run_id, seq, status, time) VALUES (?, ?, ?, ?)");
   st.bind(1, run.run_id).bind(2, 0).bind(3, std::string(RunStatus::NotStarted)).bind(4, time);
   st.run();
@@ -175,7 +197,41 @@ RunRecord RunStore::read_row(storage::Statement& st) {
   if (!st.is_null(10)) r.supervisor_pid = st.integer(10);
   if (!st.is_null(11)) r.supervisor_start = st.integer(11);
   r.tags = nlohmann::json::parse(st.text(12));
+  r.parent_run_id = st.optional_text(13).value_or("");
+  if (!st.is_null(14)) r.child_number = static_cast<int>(st.integer(14));
   return r;
+}
+
+std::vector<RunRecord> RunStore::children(const std::string& parent_run_id) {
+  auto st = db_.prepare(std::string("SELECT ") + kRunColumns +
+                        " FROM runs WHERE parent_run_id = ? ORDER BY child_number");
+  st.bind(1, parent_run_id);
+  std::vector<RunRecord> out;
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+std::string RunStore::experiment_id(const std::string& experiment) {
+  auto st = db_.prepare("SELECT id FROM experiments WHERE name = ?");
+  st.bind(1, experiment);
+  return st.step() ? st.text(0) : "";
+}
+
+int RunStore::live_runs_on(const std::string& target) {
+  auto st = db_.prepare(
+      "SELECT COUNT(*) FROM runs WHERE target = ? AND status NOT IN "
+      "('Completed','Failed','Canceled')");
+  st.bind(1, target);
+  st.step();
+  return static_cast<int>(st.integer(0));
+}
+
+std::optional<std::pair<std::string, std::int64_t>> RunStore::submission_key(
+    const std::string& run_id) {
+  auto st = db_.prepare("SELECT created_time, rowid FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step()) return std::nullopt;
+  return std::make_pair(st.text(0), st.integer(1));
 }
 
 std::optional<RunRecord> RunStore::find(const std::string& run_id) {

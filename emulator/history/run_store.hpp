@@ -1,5 +1,5 @@
-// The run-history repository: every SQL statement about experiments, runs, statuses, metrics and
-// run files lives here.
+// The run-history repository: every SQL statement about experiments, runs, statuses, metrics,
+// run files and parent/child links lives here, and nowhere else.
 #pragma once
 
 #include <optional>
@@ -10,7 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "amlemu/run.hpp"
-#include "storage/database.hpp"
+#include "amlemu/workspace.hpp"
+
+namespace amlemu::storage {
+class Database;
+class Statement;
+}  // namespace amlemu::storage
 
 namespace amlemu::history {
 
@@ -28,6 +33,8 @@ struct RunRecord {
   nlohmann::json error;       // null unless Failed
   std::optional<long long> supervisor_pid;
   std::optional<std::int64_t> supervisor_start;
+  std::string parent_run_id;  // empty for a top-level run
+  int child_number = -1;      // its number among the parent's children, from 0
 };
 
 /// One logged value as stored.
@@ -54,11 +61,21 @@ bool is_valid_transition(const std::string& from, const std::string& to);
 
 class RunStore {
  public:
-  explicit RunStore(storage::Database& db) : db_(db) {}
+  explicit RunStore(const Workspace& ws);
 
   /// Inserts the experiment (if new) and the run with the statuses NotStarted then Starting,
-  /// in one transaction.
+  /// in one transaction. A run with a `parent_run_id` gets the parent's next child number (the
+  /// parent must exist); the number given in the record is ignored.
   void insert_run(const RunRecord& run, const std::string& time);
+  /// The run's children in the order they were submitted.
+  std::vector<RunRecord> children(const std::string& parent_run_id);
+  /// The experiment's id (a GUID), or "" when there is no such experiment.
+  std::string experiment_id(const std::string& experiment);
+  /// How many runs on `target` have not reached a terminal status.
+  int live_runs_on(const std::string& target);
+  /// The order in which runs were submitted: (created time, insertion order); nullopt for an
+  /// unknown run.
+  std::optional<std::pair<std::string, std::int64_t>> submission_key(const std::string& run_id);
   std::optional<RunRecord> find(const std::string& run_id);
   /// Just the status (a cheap primary-key read, for pollers); nullopt for an unknown run.
   std::optional<std::string> status(const std::string& run_id);
@@ -87,6 +104,7 @@ class RunStore {
 
  private:
   RunRecord read_row(storage::Statement& st);
+  Workspace ws_;
   storage::Database& db_;
 };
 

@@ -12,7 +12,6 @@
 #include "common/fs.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
-#include "workspace/workspace_impl.hpp"
 
 namespace amlemu {
 
@@ -116,14 +115,15 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error) c
 
 nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
                                         std::ostream& out) const {
-  history::RunStore store(ws_.impl().db);
+  history::RunStore store(ws_);
   const auto artifacts = layout::artifacts(ws_.state_dir(), id_);
   if (show_output) out << "RunId: " << id_ << "\n" << std::flush;
   std::string followed;
   std::streamoff offset = 0;
   std::string status;
   std::string block;
-  const auto began = std::chrono::steady_clock::now();
+  auto& clock = real_clock();
+  const auto began = clock.now();
   for (int tick = 0;; ++tick) {
     const auto s = store.status(id_);
     if (!s) throw NotFoundException("Run '" + id_ + "' not found");
@@ -141,7 +141,7 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
       if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done, block);
     }
     if (done) break;
-    real_clock().sleep_for(next_wait(std::chrono::steady_clock::now() - began));
+    clock.sleep_for(next_wait(clock.now() - began));
   }
   const auto details = get_details();
   if (show_output) {

@@ -15,17 +15,14 @@
 #include "amlemu/workspace.hpp"
 #include "common/clock.hpp"
 #include "common/proc.hpp"
+#include "common/supervisor_signals.hpp"
 #include "history/run_store.hpp"
 #include "launch/launcher.hpp"
 #include "launch/supervisor.hpp"
-#include "workspace/workspace_impl.hpp"
 
 namespace {
 
-amlemu::launch::Interrupts g_interrupts;
-
-void on_terminate(int) { g_interrupts.cancel = true; }
-void on_preempt(int) { g_interrupts.preempt = true; }
+amlemu::Interrupts g_interrupts;
 
 // The watchdog: a small process forked before the run starts anything. It holds the read end of
 // a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
@@ -96,14 +93,7 @@ int main(int argc, char** argv) {
     start_watchdog(scope);
     ::setenv(amlemu::kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_terminate;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  struct sigaction pre {};
-  pre.sa_handler = on_preempt;
-  ::sigaction(SIGUSR1, &pre, nullptr);
-  ::signal(SIGHUP, SIG_IGN);
+  amlemu::install_supervisor_handlers(g_interrupts);
   try {
     const auto ws = amlemu::Workspace::open_state_dir(state_dir);
     auto launcher = amlemu::launch::make_local_launcher();
@@ -112,7 +102,7 @@ int main(int argc, char** argv) {
     std::cerr << "amlemu-runner: " << e.what() << "\n";
     try {
       const auto ws = amlemu::Workspace::open_state_dir(state_dir);
-      amlemu::history::RunStore(ws.impl().db)
+      amlemu::history::RunStore(ws)
           .set_status(run_id, amlemu::RunStatus::Failed, amlemu::now_iso(),
                       {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
     } catch (...) {

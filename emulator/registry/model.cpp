@@ -6,42 +6,33 @@
 #include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
+#include "registry/model_store.hpp"
 #include "registry/registry.hpp"
 #include "workspace/layout.hpp"
-#include "workspace/workspace_impl.hpp"
 
 namespace amlemu {
 
 namespace stdfs = std::filesystem;
 
-namespace {
-constexpr const char* kModelColumns =
-    "name, version, path, run_id, experiment_name, description, tags, created_time";
-}
-
 struct ModelAccess {
-  static Model read(const Workspace& ws, storage::Statement& st) {
+  static Model from_row(const Workspace& ws, registry::ModelRow row) {
     Model m;
-    m.name_ = st.text(0);
-    m.version_ = static_cast<int>(st.integer(1));
-    m.path_ = st.text(2);
-    m.run_id_ = st.optional_text(3).value_or("");
-    m.experiment_name_ = st.optional_text(4).value_or("");
-    m.description_ = st.text(5);
-    m.tags_ = nlohmann::json::parse(st.text(6)).get<std::map<std::string, std::string>>();
-    m.created_time_ = st.text(7);
+    m.name_ = std::move(row.name);
+    m.version_ = row.version;
+    m.path_ = std::move(row.path);
+    m.run_id_ = std::move(row.run_id);
+    m.experiment_name_ = std::move(row.experiment_name);
+    m.description_ = std::move(row.description);
+    m.tags_ = std::move(row.tags);
+    m.created_time_ = std::move(row.created_time);
     m.files_dir_ = layout::model_version(ws.state_dir(), m.name_, m.version_);
     return m;
   }
   static std::optional<Model> find(const Workspace& ws, const std::string& name,
                                    std::optional<int> version) {
-    std::string sql = std::string("SELECT ") + kModelColumns + " FROM models WHERE name = ?1";
-    sql += version ? " AND version = ?2" : " ORDER BY version DESC LIMIT 1";
-    auto st = ws.impl().db.prepare(sql);
-    st.bind(1, name);
-    if (version) st.bind(2, *version);
-    if (!st.step()) return std::nullopt;
-    return read(ws, st);
+    auto row = registry::ModelStore(ws).find(name, version);
+    if (!row) return std::nullopt;
+    return from_row(ws, std::move(*row));
   }
 };
 
@@ -86,16 +77,10 @@ Model Model::register_model(const Workspace& ws, const stdfs::path& model_path,
 
 std::vector<Model> Model::list(const Workspace& ws, const std::optional<std::string>& name,
                                bool latest) {
-  std::string sql = std::string("SELECT ") + kModelColumns + " FROM models m";
-  std::vector<std::string> where;
-  if (name) where.push_back("name = ?1");
-  if (latest) where.push_back("version = (SELECT MAX(version) FROM models x WHERE x.name = m.name)");
-  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
-  sql += " ORDER BY created_time DESC, name, version DESC";
-  auto st = ws.impl().db.prepare(sql);
-  if (name) st.bind(1, *name);
   std::vector<Model> out;
-  while (st.step()) out.push_back(ModelAccess::read(ws, st));
+  for (auto& row : registry::ModelStore(ws).list(name, latest)) {
+    out.push_back(ModelAccess::from_row(ws, std::move(row)));
+  }
   return out;
 }
 
@@ -165,35 +150,26 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
       fs::copy_file(source, staging / leaf);
     }
     crash_point("model.staged");
-    auto& db = ws.impl().db;
-    storage::Transaction tx(db);
-    auto next = db.prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?");
-    next.bind(1, name);
-    next.step();
-    const int version = static_cast<int>(next.integer(0));
-    const auto final_dir = layout::model_version(dir, name, version);
-    stdfs::remove_all(final_dir);  // an orphan left by a crash between rename and commit
-    stdfs::create_directories(final_dir.parent_path());
-    stdfs::rename(staging, final_dir);
-    crash_point("model.renamed");
+    registry::ModelRow row;
+    row.name = name;
+    row.path = leaf;
+    row.run_id = origin.run_id;
+    row.experiment_name = origin.experiment_name;
+    row.description = description;
+    row.tags = tags;
+    row.created_time = now_iso();
+    stdfs::path final_dir;
+    int version = 0;
     try {
-      db.prepare("INSERT INTO models (name, version, path, run_id, experiment_name, description, "
-                 "tags, created_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, name)
-          .bind(2, version)
-          .bind(3, leaf)
-          .bind(4, origin.run_id.empty() ? std::optional<std::string>()
-                                         : std::optional<std::string>(origin.run_id))
-          .bind(5, origin.experiment_name.empty()
-                       ? std::optional<std::string>()
-                       : std::optional<std::string>(origin.experiment_name))
-          .bind(6, description)
-          .bind(7, nlohmann::json(tags).dump())
-          .bind(8, now_iso())
-          .run();
-      tx.commit();
+      version = registry::ModelStore(ws).insert_next_version(row, [&](int v) {
+        final_dir = layout::model_version(dir, name, v);
+        stdfs::remove_all(final_dir);  // an orphan left by a crash between rename and commit
+        stdfs::create_directories(final_dir.parent_path());
+        stdfs::rename(staging, final_dir);
+        crash_point("model.renamed");
+      });
     } catch (...) {
-      stdfs::remove_all(final_dir, ec);
+      if (!final_dir.empty()) stdfs::remove_all(final_dir, ec);
       throw;
     }
     return Model(ws, name, version);

@@ -14,7 +14,7 @@
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "environment/environment.hpp"
-#include "workspace/workspace_impl.hpp"
+#include "environment/registered_store.hpp"
 
 namespace amlemu {
 
@@ -477,14 +477,12 @@ void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator
                              "azureml:<name>@latest or azureml://registries/<registry>/"
                              "environments/<name>/(versions/<v>|labels/latest)");
   }
-  std::string sql = "SELECT version, definition FROM environments WHERE name = ?1";
-  sql += version.empty() ? " ORDER BY created_time DESC LIMIT 1" : " AND version = ?2";
-  auto st = ws.impl().db.prepare(sql);
-  st.bind(1, name);
-  if (!version.empty()) st.bind(2, version);
-  if (!from_registry && st.step()) {
-    use_definition(nlohmann::json::parse(st.text(1)), "environment " + name + ":" + st.text(0));
-    e.environment_note = "Environment " + name + ":" + st.text(0) + " (registered in this workspace)";
+  const auto registered =
+      from_registry ? std::nullopt : environment::RegisteredStore(ws).find(name, version);
+  if (registered) {
+    use_definition(registered->definition, "environment " + name + ":" + registered->version);
+    e.environment_note =
+        "Environment " + name + ":" + registered->version + " (registered in this workspace)";
     return;
   }
   // Curated environments (AzureML-...) and registry environments are container images on
@@ -590,42 +588,13 @@ nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) 
   stdfs::remove(tmp);
   nlohmann::json def = parsed.environment;
   if (root["description"]) def["description"] = r.str(root["description"], "description");
-  auto& db = ws.impl().db;
-  storage::Transaction tx(db);
-  std::string version;
-  if (root["version"]) {
-    version = r.str(root["version"], "version");
-    auto exists = db.prepare("SELECT 1 FROM environments WHERE name = ? AND version = ?");
-    exists.bind(1, name).bind(2, version);
-    if (exists.step()) {
-      r.fail(root["version"], "version", "environment " + name + ":" + version + " already exists");
-    }
-  } else {
-    auto next = db.prepare("SELECT COALESCE(MAX(CAST(version AS INTEGER)), 0) + 1 FROM environments WHERE name = ?");
-    next.bind(1, name);
-    next.step();
-    version = std::to_string(next.integer(0));
+  const std::string wanted = root["version"] ? r.str(root["version"], "version") : "";
+  const auto version = environment::RegisteredStore(ws).insert(name, wanted, def, now_iso());
+  if (!version) {
+    r.fail(root["version"], "version", "environment " + name + ":" + wanted + " already exists");
   }
-  db.prepare("INSERT INTO environments (name, version, definition, created_time) VALUES (?, ?, ?, ?)")
-      .bind(1, name)
-      .bind(2, version)
-      .bind(3, def.dump())
-      .bind(4, now_iso())
-      .run();
-  tx.commit();
-  return {{"name", name}, {"version", version}, {"id", "azureml:" + name + ":" + version},
+  return {{"name", name}, {"version", *version}, {"id", "azureml:" + name + ":" + *version},
           {"definition", def}, {"warnings", warnings}};
-}
-
-nlohmann::json list_registered_environments(const Workspace& ws) {
-  nlohmann::json out = nlohmann::json::array();
-  auto st = ws.impl().db.prepare(
-      "SELECT name, version, definition, created_time FROM environments ORDER BY created_time DESC");
-  while (st.step()) {
-    out.push_back({{"name", st.text(0)}, {"version", st.text(1)},
-                   {"definition", nlohmann::json::parse(st.text(2))}, {"createdTime", st.text(3)}});
-  }
-  return out;
 }
 
 }  // namespace amlemu

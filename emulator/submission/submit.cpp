@@ -10,7 +10,6 @@
 #include "launch/supervisor.hpp"
 #include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
-#include "workspace/workspace_impl.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
 
@@ -197,7 +196,7 @@ Run Experiment::submit(const Estimator& estimator) const {
   // A v2 job's `name` is its run id, and must be new.
   const std::string run_id =
       estimator.run_name.empty() ? make_run_id(name_, epoch_seconds(now)) : estimator.run_name;
-  if (!estimator.run_name.empty() && history::RunStore(ws_.impl().db).find(run_id)) {
+  if (!estimator.run_name.empty() && history::RunStore(ws_).find(run_id)) {
     throw UserErrorException("name: a job named '" + run_id + "' already exists in workspace '" +
                              ws_.name() + "'");
   }
@@ -217,7 +216,7 @@ Run Experiment::submit(const Estimator& estimator) const {
     if (!estimator.display_name.empty()) rec.properties["displayName"] = estimator.display_name;
     if (!estimator.description.empty()) rec.properties["description"] = estimator.description;
     rec.tags = estimator.tags;
-    history::RunStore(ws_.impl().db).insert_run(rec, iso_utc(now));
+    history::RunStore(ws_).insert_run(rec, iso_utc(now));
   } catch (...) {
     std::error_code ec;
     stdfs::remove_all(run_dir, ec);
@@ -226,7 +225,7 @@ Run Experiment::submit(const Estimator& estimator) const {
   try {
     launch::spawn_supervisor(ws_, run_id);
   } catch (const std::exception& e) {
-    history::RunStore(ws_.impl().db)
+    history::RunStore(ws_)
         .set_status(run_id, RunStatus::Failed, now_iso(),
                     {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
   }
@@ -235,7 +234,7 @@ Run Experiment::submit(const Estimator& estimator) const {
 
 std::vector<Run> Experiment::get_runs(int max_results) const {
   std::vector<Run> out;
-  for (const auto& r : history::RunStore(ws_.impl().db).list(name_, max_results)) {
+  for (const auto& r : history::RunStore(ws_).list(name_, max_results)) {
     out.emplace_back(ws_, r.run_id);
   }
   return out;
@@ -243,7 +242,7 @@ std::vector<Run> Experiment::get_runs(int max_results) const {
 
 std::vector<Run> list_runs(const Workspace& ws, int max_results) {
   std::vector<Run> out;
-  for (const auto& r : history::RunStore(ws.impl().db).list(std::nullopt, max_results)) {
+  for (const auto& r : history::RunStore(ws).list(std::nullopt, max_results)) {
     out.emplace_back(ws, r.run_id);
   }
   return out;

@@ -13,6 +13,8 @@ namespace amlemu {
 
 namespace stdfs = std::filesystem;
 
+detail::WorkspaceImpl& detail::impl_of(const Workspace& ws) { return *ws.impl_; }
+
 namespace {
 
 void validate_workspace_name(const std::string& name) {

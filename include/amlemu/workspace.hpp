@@ -11,9 +11,13 @@
 
 namespace amlemu {
 
+class Workspace;
+
 namespace detail {
 struct WorkspaceImpl;
-}
+/// The handle's internal state, for the library's repositories (workspace/workspace_impl.hpp).
+WorkspaceImpl& impl_of(const Workspace& ws);
+}  // namespace detail
 
 /// The three values of a `config.json`, and where they were read from.
 struct WorkspaceConfig {
@@ -67,10 +71,9 @@ class Workspace {
   /// Writes `<path or cwd>/.azureml/config.json` in the SDK's Id/Scope form.
   void write_config(const std::optional<std::filesystem::path>& path = {}) const;
 
-  /// Internal state, for the library's own rooms.
-  detail::WorkspaceImpl& impl() const { return *impl_; }
 
  private:
+  friend detail::WorkspaceImpl& detail::impl_of(const Workspace& ws);
   explicit Workspace(std::shared_ptr<detail::WorkspaceImpl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<detail::WorkspaceImpl> impl_;
 };

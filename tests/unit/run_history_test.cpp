@@ -46,7 +46,7 @@ TEST_CASE("the service's order is the only way forward", "[history][status]") {
 TEST_CASE("a run's statuses are recorded in order with timestamps", "[history][status]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_1_aaaaaaaa"), "2026-01-01T00:00:00.000Z");
   CHECK(store.find("exp_1_aaaaaaaa")->status == "Starting");
   for (const char* s : {"Preparing", "Queued", "Running", "Finalizing", "Completed"}) {
@@ -68,7 +68,7 @@ TEST_CASE("a run's statuses are recorded in order with timestamps", "[history][s
 TEST_CASE("a failed run keeps its error object", "[history][status]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_2_bbbbbbbb"), "2026-01-01T00:00:00.000Z");
   const json err = {{"error", {{"code", "UserError"}, {"message", "boom"}}}};
   CHECK(store.set_status("exp_2_bbbbbbbb", "Failed", "2026-01-01T00:00:03.000Z", err));
@@ -79,7 +79,7 @@ TEST_CASE("a failed run keeps its error object", "[history][status]") {
 TEST_CASE("runs list newest first, per experiment or all", "[history]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("a_1_00000001", "a"), "2026-01-01T00:00:01.000Z");
   store.insert_run(record("b_2_00000002", "b"), "2026-01-01T00:00:02.000Z");
   store.insert_run(record("a_3_00000003", "a"), "2026-01-01T00:00:03.000Z");
@@ -113,7 +113,7 @@ TEST_CASE("get_metrics: once is a scalar, many times a list, log_list a list", "
 TEST_CASE("metrics stored in SQLite come back in logging order", "[history][metrics]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_4_cccccccc"), "2026-01-01T00:00:00.000Z");
   for (int i = 0; i < 5; ++i) store.log_metric("exp_4_cccccccc", "loss", "scalar", 5 - i, "t");
   store.log_metric("exp_4_cccccccc", "best", "scalar", 1, "t");
@@ -127,7 +127,7 @@ TEST_CASE("metrics stored in SQLite come back in logging order", "[history][metr
 TEST_CASE("run files are recorded and listed sorted", "[history]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_5_dddddddd"), "2026-01-01T00:00:00.000Z");
   store.add_files("exp_5_dddddddd", {{"outputs/model/w.npz", 10}, {"azureml-logs/70_driver_log.txt", 5}});
   CHECK(Run(ws, "exp_5_dddddddd").get_file_names() ==
@@ -143,7 +143,7 @@ TEST_CASE("an unknown run id is not found", "[history]") {
 TEST_CASE("download_file copies one run file to a path or into a folder", "[history]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_6_eeeeeeee"), "2026-01-01T00:00:00.000Z");
   TempHome::write(ws.state_dir() / "runs" / "exp_6_eeeeeeee" / "artifacts" / "outputs" / "m.txt", "model");
   store.add_files("exp_6_eeeeeeee", {{"outputs/m.txt", 5}});
@@ -258,7 +258,7 @@ TEST_CASE("get_metrics: non-finite floats stored as markers are shown as strings
 TEST_CASE("metrics of every kind stored in SQLite come back shaped", "[history][metrics]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   const std::string id = "exp_7_ffffffff";
   store.insert_run(record(id), "2026-01-01T00:00:00.000Z");
   store.log_metric(id, "acc", "scalar", 0.5, "t");
@@ -283,7 +283,7 @@ TEST_CASE("metrics of every kind stored in SQLite come back shaped", "[history][
 TEST_CASE("a live run whose supervisor is gone is marked Failed when next looked at", "[history]") {
   TempHome t;
   auto ws = Workspace::create("hist", "s", "r");
-  RunStore store(ws.impl().db);
+  RunStore store(ws);
   store.insert_run(record("exp_7_ffffffff"), "2026-01-01T00:00:00.000Z");
   store.set_status("exp_7_ffffffff", "Running", "2026-01-01T00:00:01.000Z");
   CHECK(Run(ws, "exp_7_ffffffff").get_status() == "Running");  // no supervisor recorded yet

@@ -148,7 +148,7 @@ struct StoreFixture {
     r.experiment_name = "e";
     r.target = "cpu";
     r.definition = nlohmann::json::object();
-    history::RunStore(ws.impl().db).insert_run(r, now_iso());
+    history::RunStore(ws).insert_run(r, now_iso());
   }
 };
 }  // namespace
@@ -193,7 +193,7 @@ TEST_CASE("nodes of a finished run come back even if nobody released them", "[sc
   const auto t0 = now_ms();  // min_nodes were provisioned at creation, in real time
   store.enqueue("a_1_00000001", "cpu", 1, t0);
   REQUIRE(store.step("cpu", t0 + 5000, "a_1_00000001").size() == 1);
-  history::RunStore(f.ws.impl().db).set_status("a_1_00000001", "Failed", now_iso());
+  history::RunStore(f.ws).set_status("a_1_00000001", "Failed", now_iso());
   const auto nodes = store.nodes("cpu", t0 + 6000);
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0].state == "idle");
@@ -204,7 +204,7 @@ TEST_CASE("a run whose supervisor died is marked Failed and its nodes freed", "[
   ClusterStore store(f.ws);
   f.add_run("a_1_00000001");
   // A pid that cannot be alive (beyond pid_max).
-  history::RunStore(f.ws.impl().db).set_supervisor("a_1_00000001", 99999999, std::nullopt);
+  history::RunStore(f.ws).set_supervisor("a_1_00000001", 99999999, std::nullopt);
   store.enqueue("a_1_00000001", "cpu", 1, 0);
   store.step("cpu", 10);
   CHECK(Run(f.ws, "a_1_00000001").get_status() == "Failed");
