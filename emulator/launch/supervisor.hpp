@@ -1,16 +1,19 @@
-// The run supervisor: the detached process that drives one run from Starting to its terminal
-// status, writing every change to run history and the service's log files.
+// The run driver: the detached process's logic that drives one run from Starting to its
+// terminal status, one status after another, writing every change to run history and the
+// service's log files. The work of each status lives in its own room (environment, compute,
+// datastore, process set, outcome, collection); this file only sequences it.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "amlemu/workspace.hpp"
 #include "common/clock.hpp"
+#include "common/supervisor_signals.hpp"
 #include "launch/launcher.hpp"
+#include "launch/outcome.hpp"
 
 namespace amlemu::launch {
 
@@ -20,14 +23,10 @@ struct StopPolicy {
   std::chrono::milliseconds grace{5000};
   std::chrono::milliseconds poll{20};
   std::chrono::milliseconds logs_sync{1000};  // ./logs copied to run history while running
+  std::chrono::milliseconds queue_poll{50};   // how often a queued run asks for its nodes
 };
 
-/// What the runner's signal handlers set: SIGTERM asks to cancel, SIGUSR1 says the run's
-/// lowpriority node was preempted.
-struct Interrupts {
-  volatile bool cancel = false;
-  volatile bool preempt = false;
-};
+using amlemu::Interrupts;
 
 /// Drives the run through Preparing, Queued, Running and Finalizing to Completed, Failed or
 /// Canceled. Returns 0 when the run reached a terminal status (whatever it is), 1 otherwise.
@@ -38,12 +37,6 @@ int supervise(const Workspace& ws, const std::string& run_id, Launcher& launcher
 /// Replaces every `$AZUREML_DATAREFERENCE_<name>` in the arguments by its path.
 std::vector<std::string> substitute_data_references(
     const std::vector<std::string>& args, const std::map<std::string, std::string>& paths);
-
-/// The run's error object for a user program that exited with `exit_code` (128 + n when killed
-/// by signal n), from the tail of its log: `{"error": {"code": "UserError", "message": "User
-/// program failed with <Type>: <msg>", "details": [{"code": "UserProgramOutput", "message":
-/// <last lines>}], "exitCode": n}}`.
-nlohmann::json user_program_error(const std::string& log_tail, int exit_code);
 
 /// Starts `amlemu-runner` for the run, detached from the caller (its own session, reparented to
 /// init), and returns once it has started. Throws std::runtime_error when it cannot start.

@@ -71,6 +71,10 @@ class FakeClock : public Clock {
   std::chrono::milliseconds elapsed() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(now_ - TimePoint{});
   }
+  // Run history and the cluster store see the fake time too: 2026-01-01T00:00:00Z + elapsed.
+  amlemu::SystemTime wall() override {
+    return amlemu::SystemTime{} + std::chrono::seconds(1767225600) + elapsed();
+  }
   std::function<void(std::chrono::milliseconds)> on_sleep;
 
  private:
@@ -134,20 +138,20 @@ struct RunFixture {
   amlemu::Workspace ws = amlemu::Workspace::create("sup", "s", "r");
   std::string run_id = "exp_1_0000abcd";
 
-  explicit RunFixture(int max_seconds = 3600) {
+  explicit RunFixture(int max_seconds = 3600, const std::string& target = "local") {
     amlemu::testing::TempHome::write(t.work() / "src" / "train.py", "print('hi')\n");
     const auto snapshot = amlemu::submission::store_snapshot(
         t.work() / "src", amlemu::layout::snapshots(ws.state_dir()), {});
     amlemu::history::RunRecord rec;
     rec.run_id = run_id;
     rec.experiment_name = "exp";
-    rec.target = "local";
+    rec.target = target;
     rec.definition = {{"script", "train.py"},
                       {"arguments", {"--lr", "0.1"}},
                       {"snapshotId", snapshot},
                       {"maxRunDurationSeconds", max_seconds},
                       {"environment", {{"python", {{"userManagedDependencies", true}}}}}};
-    amlemu::history::RunStore(ws.impl().db).insert_run(rec, amlemu::now_iso());
+    amlemu::history::RunStore(ws).insert_run(rec, amlemu::now_iso());
   }
   std::vector<std::string> statuses() {
     std::vector<std::string> out;
@@ -220,7 +224,7 @@ TEST_CASE("a cancel request ends the script within the grace period", "[launch][
   Interrupts cancel;
   clock.on_sleep = [&](std::chrono::milliseconds t) {
     if (t >= 3000ms && !cancel.cancel) {
-      amlemu::history::RunStore(f.ws.impl().db)
+      amlemu::history::RunStore(f.ws)
           .set_status(f.run_id, "CancelRequested", amlemu::now_iso());
       cancel.cancel = true;
     }
@@ -247,3 +251,66 @@ TEST_CASE("a cancel before launch never starts the script", "[launch][supervisor
   CHECK(f.statuses().back() == "Canceled");
 }
 
+
+// ---- A whole cluster run on the fake clock: queued, scale-up, running, preempted. ----
+
+#include "amlemu/compute.hpp"
+#include "compute/cluster_store.hpp"
+
+TEST_CASE("a cluster run on a fake clock: Queued, scale-up, Running, preemption",
+          "[launch][supervisor][compute]") {
+  const auto real_start = std::chrono::steady_clock::now();
+  struct ClusterFixture : RunFixture {
+    ClusterFixture() : RunFixture(3600, "lowpri") {}
+  };
+  ::setenv("AMLEMU_NODE_PROVISIONING", "2", 1);  // two seconds of scale-up, on the fake clock
+  ClusterFixture f;
+  RunFixture* fp = &f;
+  amlemu::ComputeTarget::create(
+      f.ws, "lowpri",
+      amlemu::AmlCompute::provisioning_configuration("STANDARD_D2_V2", "lowpriority", 0, 1));
+  FakeClock clock;
+  FakeLauncher launcher(clock, std::nullopt, 0);
+  Interrupts interrupts;
+  std::vector<std::string> seen_states;
+  clock.on_sleep = [&](std::chrono::milliseconds t) {
+    const auto nodes = amlemu::compute::ClusterStore(fp->ws).nodes("lowpri", clock.wall_ms());
+    const std::string state = nodes.empty() ? "none" : nodes.front().state;
+    if (seen_states.empty() || seen_states.back() != state) seen_states.push_back(state);
+    // Ten seconds after the node came up, the low-priority VM is taken away (what
+    // `compute preempt` does, without signalling this test process).
+    if (!launcher.started.empty() && t >= 12000ms && !interrupts.preempt) {
+      amlemu::compute::ClusterStore(fp->ws).preempt("lowpri", "0", clock.wall_ms());
+      interrupts.preempt = true;
+    }
+  };
+  CHECK(supervise(f.ws, f.run_id, launcher, clock, interrupts, kPolicy) == 0);
+  ::unsetenv("AMLEMU_NODE_PROVISIONING");
+
+  CHECK(f.statuses() == std::vector<std::string>{"NotStarted", "Starting", "Preparing", "Queued",
+                                                 "Running", "Finalizing", "Failed"});
+  // The node was provisioned (scale-up) while the run waited, then ran it, then was preempted.
+  CHECK(seen_states.front() == "preparing");
+  CHECK(std::find(seen_states.begin(), seen_states.end(), "running") != seen_states.end());
+  CHECK(seen_states.back() == "preempted");
+  // Times come from the fake clock: Running once the two seconds of provisioning had passed.
+  std::string queued, running;
+  for (const auto& s : amlemu::Run(f.ws, f.run_id).get_status_history()) {
+    if (s.status == "Queued") queued = s.time;
+    if (s.status == "Running") running = s.time;
+  }
+  CHECK(queued == "2026-01-01T00:00:00.000Z");
+  CHECK(running >= "2026-01-01T00:00:02.000Z");
+  CHECK(running < "2026-01-01T00:00:03.000Z");
+  REQUIRE(launcher.started.size() == 1);
+  CHECK(launcher.started[0].env.at("AZ_BATCH_NODE_IS_DEDICATED") == "false");
+  // A preempted VM just goes away: SIGKILL at once, no SIGTERM.
+  REQUIRE_FALSE(launcher.signals.empty());
+  CHECK(launcher.signals[0].sig == SIGKILL);
+  CHECK(launcher.signals[0].at >= 12000ms);
+  CHECK_THAT(f.details()["error"]["error"]["message"].get<std::string>(),
+             Catch::Contains("JobPreempted"));
+  const auto real = std::chrono::steady_clock::now() - real_start;
+  INFO("real time " << std::chrono::duration_cast<std::chrono::milliseconds>(real).count() << " ms");
+  SUCCEED();
+}

@@ -1,0 +1,78 @@
+#include "launch/process_environment.hpp"
+
+namespace amlemu::launch {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// The Azure Batch variables of a node running the run's single task.
+void batch_variables(Environment& env, const RunFacts& run, const NodeFacts& n) {
+  const auto& node = n.node;
+  env["AZ_BATCH_NODE_ID"] = node.node_id;
+  env["AZ_BATCH_NODE_IS_DEDICATED"] = node.dedicated ? "true" : "false";
+  env["AZ_BATCH_NODE_ROOT_DIR"] = node.root.string();
+  env["AZ_BATCH_NODE_SHARED_DIR"] = (node.root / "shared").string();
+  env["AZ_BATCH_NODE_STARTUP_DIR"] = (node.root / "startup").string();
+  env["AZ_BATCH_NODE_MOUNTS_DIR"] = (node.root / "fsmounts").string();
+  env["AZ_BATCH_TASK_WORKING_DIR"] = n.working_dir.string();
+  env["AZ_BATCH_JOB_ID"] = run.run_id;
+  env["AZ_BATCH_TASK_ID"] = "task-0";
+  env["AMLEMU_NODE_ADDRESS"] = node.address;
+  const auto& all = n.run_addresses.empty() ? std::vector<std::string>{node.address}
+                                            : n.run_addresses;
+  env["AZ_BATCH_MASTER_NODE"] = all.front() + ":6000";
+  env["AZ_BATCH_HOST_LIST"] = join(all, ",");
+  env["AZ_BATCH_NODE_LIST"] = all.size() > 1 ? join(all, ";") : all.front();
+  env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] = all.front() == node.address ? "true" : "false";
+  // A cluster node sees only its own GPUs; CPU sizes and virtual GPU mode see none. The local
+  // target is the machine itself, with whatever GPUs it has.
+  if (node.target != "local") env["CUDA_VISIBLE_DEVICES"] = join(node.gpus, ",");
+  if (node.size.gpus > 0 && node.gpus.empty()) {
+    env["AMLEMU_VIRTUAL_GPUS"] = std::to_string(node.size.gpus);
+  }
+}
+
+}  // namespace
+
+Environment compose_environment(const Environment& inherited, const RunFacts& run,
+                                const NodeFacts& node) {
+  Environment env;
+  // Variables of the caller that would confuse the run's own context are left out.
+  for (const auto& [k, v] : inherited) {
+    if (k.rfind("AZUREML_", 0) != 0) env.emplace(k, v);
+  }
+  const std::string py = run.python_package.string();
+  env["PYTHONPATH"] = env.count("PYTHONPATH") ? py + ":" + env["PYTHONPATH"] : py;
+  env["PYTHONUNBUFFERED"] = "1";
+  if (run.virtual_environment) {
+    // A built environment: its bin first on PATH, as activation does.
+    const auto bin = run.python.parent_path();
+    env["PATH"] = bin.string() + (env.count("PATH") ? ":" + env["PATH"] : "");
+    env["VIRTUAL_ENV"] = bin.parent_path().string();
+  }
+  env["AZUREML_RUN_ID"] = run.run_id;
+  env["AZUREML_ARM_SUBSCRIPTION"] = run.subscription_id;
+  env["AZUREML_ARM_RESOURCEGROUP"] = run.resource_group;
+  env["AZUREML_ARM_WORKSPACE_NAME"] = run.workspace_name;
+  env["AZUREML_ARM_PROJECT_NAME"] = run.experiment_name;
+  env["AZUREML_EXPERIMENT_ID"] = run.experiment_id;
+  env["AZUREML_WORKSPACE_ID"] = run.workspace_id;
+  env["AZUREML_SERVICE_ENDPOINT"] = "http://localhost";
+  env["AZUREML_RUN_TOKEN"] = "amlemu-local";
+  env["AZUREML_RUN_TOKEN_EXPIRY"] = std::to_string(run.token_expiry);
+  env["AMLEMU_DATABASE"] = run.database.string();
+  env["AMLEMU_RUN_ARTIFACTS"] = run.artifacts.string();
+  for (const auto& [name, path] : node.data_paths) env["AZUREML_DATAREFERENCE_" + name] = path;
+  for (const auto& [k, v] : run.job_variables) env[k] = v;
+  batch_variables(env, run, node);
+  for (const auto& [name, path] : node.data_paths) env["AZURE_ML_INPUT_" + name] = path;
+  for (const auto& [name, dir] : node.output_paths) env["AZURE_ML_OUTPUT_" + name] = dir;
+  return env;
+}
+
+}  // namespace amlemu::launch

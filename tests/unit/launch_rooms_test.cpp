@@ -1,0 +1,306 @@
+// Room: launch. The run driver's pure pieces, with fakes only (no real process, no sleep): the
+// outcome decision, the process set's stop sequences, the process environment (golden), and
+// the service logs' timestamps.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+#include <functional>
+
+#include "common/fs.hpp"
+#include "launch/outcome.hpp"
+#include "launch/process_environment.hpp"
+#include "launch/process_set.hpp"
+#include "launch/service_logs.hpp"
+#include "support/temp_home.hpp"
+
+using namespace amlemu::launch;
+using namespace std::chrono_literals;
+
+namespace {
+
+class StepClock : public amlemu::Clock {
+ public:
+  TimePoint now() override { return TimePoint{} + elapsed; }
+  void sleep_for(std::chrono::milliseconds d) override { elapsed += d; }
+  amlemu::SystemTime wall() override { return amlemu::SystemTime{} + 1767225600s + elapsed; }
+  std::chrono::milliseconds elapsed{0};
+};
+
+struct Sent {
+  std::string who;
+  int sig;
+  std::chrono::milliseconds at;
+};
+
+// A process that exits at a given time with a given code, or on the signals it honours.
+class ScriptedProcess : public Process {
+ public:
+  ScriptedProcess(StepClock& clock, std::string who, std::optional<std::chrono::milliseconds> exit_at,
+                  int code, bool honours_term, std::vector<Sent>& sent)
+      : clock_(clock), who_(std::move(who)), exit_at_(exit_at), code_(code),
+        honours_term_(honours_term), sent_(sent) {}
+  int pid() const override { return 7; }
+  std::optional<int> poll() override {
+    if (killed_) return killed_;
+    if (exit_at_ && clock_.elapsed >= *exit_at_) return code_;
+    return std::nullopt;
+  }
+  void signal_group(int sig) override {
+    if (poll()) return;  // only signals to a live process count
+    sent_.push_back({who_, sig, clock_.elapsed});
+    if (sig == SIGKILL || (sig == SIGTERM && honours_term_)) killed_ = 128 + sig;
+  }
+
+ private:
+  StepClock& clock_;
+  std::string who_;
+  std::optional<std::chrono::milliseconds> exit_at_;
+  int code_;
+  bool honours_term_;
+  std::optional<int> killed_;
+  std::vector<Sent>& sent_;
+};
+
+struct Script {
+  std::optional<std::chrono::milliseconds> exit_at;
+  int code = 0;
+  bool honours_term = true;
+};
+
+class ScriptedLauncher : public Launcher {
+ public:
+  ScriptedLauncher(StepClock& clock, std::map<std::string, Script> scripts)
+      : clock_(clock), scripts_(std::move(scripts)) {}
+  std::unique_ptr<Process> start(const ProcessSpec& spec) override {
+    const auto who = spec.program.string();
+    const auto& s = scripts_.at(who);
+    return std::make_unique<ScriptedProcess>(clock_, who, s.exit_at, s.code, s.honours_term, sent);
+  }
+  std::vector<Sent> sent;
+
+ private:
+  StepClock& clock_;
+  std::map<std::string, Script> scripts_;
+};
+
+Member member(const std::string& who, bool server = false) {
+  Member m;
+  m.name = who;
+  m.log = who + ".txt";
+  m.server = server;
+  m.spec.program = who;
+  return m;
+}
+
+}  // namespace
+
+// ---- The outcome decision. ----
+
+TEST_CASE("outcome: every process exiting 0 completes the run", "[launch][outcome]") {
+  const auto o = decide_outcome(StopReason::Exited, std::nullopt, 60, "", nullptr);
+  CHECK(o.status == "Completed");
+  CHECK(o.error.is_null());
+  CHECK(o.through_finalizing);
+  CHECK(o.closing_line == "The experiment completed successfully. Finalizing run...");
+}
+
+TEST_CASE("outcome: the first failure names its process and its traceback", "[launch][outcome]") {
+  std::string asked;
+  const auto o = decide_outcome(StopReason::Exited, FailedProcess{"worker 1", "w1.txt", 1}, 60, "",
+                                [&](const std::string& log) {
+                                  asked = log;
+                                  return "Traceback (most recent call last):\n  File \"t.py\"\n"
+                                         "KeyError: 'lr'\n";
+                                });
+  CHECK(asked == "w1.txt");
+  CHECK(o.status == "Failed");
+  CHECK(o.error["error"]["message"] == "User program failed with KeyError: 'lr' (worker 1 failed first)");
+  CHECK(o.error["error"]["failedProcess"] == "worker 1");
+  CHECK(o.error["error"]["exitCode"] == 1);
+}
+
+TEST_CASE("outcome: a cancel skips Finalizing and carries no error", "[launch][outcome]") {
+  const auto o = decide_outcome(StopReason::Canceled, FailedProcess{"", "x", 143}, 60, "", nullptr);
+  CHECK(o.status == "Canceled");
+  CHECK(o.error.is_null());
+  CHECK_FALSE(o.through_finalizing);
+}
+
+TEST_CASE("outcome: the time limit cancels with the service's reason", "[launch][outcome]") {
+  const auto o = decide_outcome(StopReason::TimedOut, std::nullopt, 10, "", nullptr);
+  CHECK(o.status == "Canceled");
+  CHECK(o.error["error"]["code"] == "UserError");
+  CHECK(o.error["error"]["message"] ==
+        "The run exceeded max_run_duration_seconds (10 s) and was canceled");
+  CHECK_FALSE(o.through_finalizing);
+}
+
+TEST_CASE("outcome: a preemption fails the run naming the node", "[launch][outcome]") {
+  const auto o = decide_outcome(StopReason::Preempted, FailedProcess{"", "x", 137}, 60, "tvmps_1_p", nullptr);
+  CHECK(o.status == "Failed");
+  CHECK(o.error["error"]["code"] == "ServiceError");
+  CHECK(o.error["error"]["message"] ==
+        "AzureMLCompute job failed. JobPreempted: the low-priority node tvmps_1_p running this "
+        "job was preempted; resubmit the job");
+  CHECK(o.through_finalizing);
+}
+
+// ---- The process set and its stop sequences. ----
+
+TEST_CASE("stop sequences are data: cancel is SIGTERM, grace, SIGKILL; preemption is SIGKILL",
+          "[launch][process_set]") {
+  const auto cancel = graceful_stop(5000ms);
+  REQUIRE(cancel.size() == 2);
+  CHECK(cancel[0].signal == SIGTERM);
+  CHECK(cancel[0].wait == 5000ms);
+  CHECK(cancel[1].signal == SIGKILL);
+  const auto preempt = immediate_stop();
+  REQUIRE(preempt.size() == 1);
+  CHECK(preempt[0].signal == SIGKILL);
+}
+
+TEST_CASE("a cancel stops a process that ignores SIGTERM with SIGKILL after the grace period",
+          "[launch][process_set]") {
+  StepClock clock;
+  ScriptedLauncher launcher(clock, {{"main", {std::nullopt, 0, false}}});
+  ProcessSet set(launcher, clock, 20ms, 5000ms);
+  set.start(member("main"));
+  const auto reason = set.wait(
+      [&]() -> std::optional<StopRequest> {
+        if (clock.elapsed >= 1000ms) return StopRequest{StopReason::Canceled, graceful_stop(5000ms)};
+        return std::nullopt;
+      },
+      nullptr);
+  CHECK(reason == StopReason::Canceled);
+  REQUIRE(launcher.sent.size() == 2);
+  CHECK(launcher.sent[0].sig == SIGTERM);
+  CHECK(launcher.sent[0].at == 1000ms);
+  CHECK(launcher.sent[1].sig == SIGKILL);
+  CHECK(launcher.sent[1].at == 6000ms);
+  CHECK(set.members()[0].stopped_by_us);
+  CHECK(set.members()[0].code == 128 + SIGKILL);
+  CHECK_FALSE(set.first_failure());
+}
+
+TEST_CASE("a preemption kills every process at once", "[launch][process_set]") {
+  StepClock clock;
+  ScriptedLauncher launcher(clock, {{"a", {std::nullopt, 0, true}}, {"b", {std::nullopt, 0, true}}});
+  ProcessSet set(launcher, clock, 20ms, 5000ms);
+  set.start(member("a"));
+  set.start(member("b"));
+  const auto reason = set.wait(
+      [&]() -> std::optional<StopRequest> {
+        if (clock.elapsed >= 200ms) return StopRequest{StopReason::Preempted, immediate_stop()};
+        return std::nullopt;
+      },
+      nullptr);
+  CHECK(reason == StopReason::Preempted);
+  REQUIRE(launcher.sent.size() == 2);
+  for (const auto& s : launcher.sent) {
+    CHECK(s.sig == SIGKILL);
+    CHECK(s.at == 200ms);
+  }
+}
+
+TEST_CASE("the first failure stops the others gracefully and is the one reported",
+          "[launch][process_set]") {
+  StepClock clock;
+  ScriptedLauncher launcher(clock, {{"rank0", {std::nullopt, 0, true}},
+                                    {"rank1", {300ms, 3, true}},
+                                    {"rank2", {900ms, 4, true}}});
+  ProcessSet set(launcher, clock, 20ms, 5000ms);
+  set.start(member("rank0"));
+  set.start(member("rank1"));
+  set.start(member("rank2"));
+  CHECK(set.wait(nullptr, nullptr) == StopReason::Exited);
+  REQUIRE(set.first_failure());
+  CHECK(*set.first_failure() == 1);
+  CHECK(set.members()[1].code == 3);
+  CHECK_FALSE(set.members()[1].stopped_by_us);
+  CHECK(set.members()[0].stopped_by_us);
+  CHECK(set.members()[2].stopped_by_us);
+  REQUIRE_FALSE(launcher.sent.empty());
+  CHECK(launcher.sent[0].sig == SIGTERM);
+  CHECK(launcher.sent[0].at == 300ms);
+}
+
+TEST_CASE("servers are stopped once the workers are done, and that is no failure",
+          "[launch][process_set]") {
+  StepClock clock;
+  ScriptedLauncher launcher(clock, {{"worker0", {500ms, 0, true}}, {"ps0", {std::nullopt, 0, true}}});
+  ProcessSet set(launcher, clock, 20ms, 5000ms);
+  set.start(member("worker0"));
+  set.start(member("ps0", /*server=*/true));
+  int ticks = 0;
+  CHECK(set.wait(nullptr, [&] { ++ticks; }) == StopReason::Exited);
+  CHECK_FALSE(set.first_failure());
+  CHECK(ticks > 0);
+  REQUIRE(launcher.sent.size() == 1);
+  CHECK(launcher.sent[0].who == "ps0");
+  CHECK(launcher.sent[0].sig == SIGTERM);
+  CHECK(set.members()[0].ended == amlemu::SystemTime{} + 1767225600s + 500ms);  // when seen
+}
+
+// ---- The process environment, golden. ----
+
+TEST_CASE("the process environment of a node matches its golden file", "[launch][environment]") {
+  RunFacts run;
+  run.run_id = "exp_1767225600_0000abcd";
+  run.experiment_name = "exp";
+  run.experiment_id = "11111111-2222-3333-4444-555555555555";
+  run.subscription_id = "sub";
+  run.resource_group = "rg";
+  run.workspace_name = "ws";
+  run.workspace_id = "66666666-7777-8888-9999-000000000000";
+  run.database = "/home/ws/workspace.db";
+  run.artifacts = "/home/ws/runs/exp_1767225600_0000abcd/artifacts";
+  run.python_package = "/opt/amlemu/share/amlemu/python";
+  run.python = "/home/ws/environments/env-0123/bin/python";
+  run.virtual_environment = true;
+  run.token_expiry = 1767229200;
+  run.job_variables = {{"MY_FLAG", "1"}};
+  NodeFacts node;
+  node.node.target = "gpucluster";
+  node.node.index = 1;
+  node.node.node_id = "tvmps_ab_d";
+  node.node.address = "127.0.1.2";
+  node.node.dedicated = true;
+  node.node.gpus = {"GPU-1234"};
+  node.node.size.name = "STANDARD_NC6";
+  node.node.size.gpus = 1;
+  node.node.root = "/home/ws/compute/gpucluster/tvmps_ab_d";
+  node.working_dir = "/home/ws/compute/gpucluster/tvmps_ab_d/wd";
+  node.data_paths = {{"mnist", "/home/ws/runs/r/mounts/workspaceblobstore/mnist"}};
+  node.output_paths = {{"model", "/home/ws/compute/gpucluster/tvmps_ab_d/named-outputs/model"}};
+  node.run_addresses = {"127.0.1.1", "127.0.1.2"};
+  const Environment inherited = {{"PATH", "/usr/bin"}, {"HOME", "/root"},
+                                 {"AZUREML_RUN_ID", "the caller's"}, {"PYTHONPATH", "/extra"}};
+  const auto env = compose_environment(inherited, run, node);
+  const auto golden_file = std::filesystem::path(AMLEMU_TEST_DATA) / "unit/golden/process_environment.json";
+  const nlohmann::json got(env);
+  if (std::getenv("AMLEMU_UPDATE_GOLDEN")) {
+    std::ofstream(golden_file) << got.dump(2) << "\n";
+  }
+  std::ifstream in(golden_file);
+  REQUIRE(in);
+  const auto golden = nlohmann::json::parse(in);
+  CHECK(got.dump(2) == golden.dump(2));
+}
+
+// ---- The service logs. ----
+
+TEST_CASE("Preparing lines in 55_azureml-execution carry the time they happened, not the time "
+          "they were written", "[launch][logs][regression]") {
+  amlemu::testing::TempHome t;
+  StepClock clock;
+  ServiceLogs logs(t.work(), clock);
+  logs.execution("Environment env-1 built in 3.000 s");  // at 0 s, before the nodes are known
+  clock.elapsed = 7000ms;                                  // the run waits in the queue
+  logs.open_nodes({"tvmps_x_d"});
+  logs.execution("placed");
+  const auto text = amlemu::fs::read_file(t.work() / "55_azureml-execution-tvmps_x_d.txt");
+  CHECK_THAT(text, Catch::StartsWith("2026-01-01T00:00:00.000000|Environment env-1 built"));
+  CHECK_THAT(text, Catch::Contains("2026-01-01T00:00:07.000000|placed"));
+}
