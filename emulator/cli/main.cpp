@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   CLI::App app{"amlemu: train and register models the Azure ML way, offline, on one machine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("amlemu ") + AMLEMU_VERSION);
+  // Global options are accepted anywhere on the line, as `az` does: a subcommand hands an
+  // option it does not know to its parent (every subcommand inherits this setting).
+  app.fallthrough();
   cli::Context ctx;
   app.add_option("--config", ctx.config_path,
                  "Workspace config.json, or a folder to search from (default: the current one)");

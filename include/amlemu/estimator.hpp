@@ -55,8 +55,9 @@ struct Estimator {
   bool user_managed_dependencies = false;
 
   // CLI v2 command jobs (see job_yaml.hpp). When `command` is set it runs with /bin/sh instead
-  // of `python entry_script`; ${{inputs.x}} were replaced by values or data placeholders and
-  // ${{outputs.x}} by `$AZUREML_OUTPUT_<x>` placeholders.
+  // of `python entry_script`; ${{inputs.x}} were replaced by shell-quoted values or by
+  // `"${AZURE_ML_INPUT_<x>}"`, and ${{outputs.x}} by `"${AZURE_ML_OUTPUT_<x>}"`: variables the
+  // shell expands on each node to that node's own paths.
   std::string command;
   std::map<std::string, std::string> outputs;  // name -> mode (rw_mount or upload)
   std::string run_name;                        // the job's `name`: becomes the run id

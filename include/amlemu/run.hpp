@@ -41,16 +41,25 @@ struct StatusChange {
 class Run {
  public:
   /// Opens a run by id. Throws NotFoundException when the workspace has no such run.
+  ///
+  /// Reading a run can change it: the constructor and every method but id() and
+  /// get_status_history() first check that a live run's supervisor is still running, and when
+  /// it is gone (killed, or the machine restarted) they stop what is left of the run's
+  /// processes and record the run Failed ("The run's supervisor (pid N) ended without
+  /// finishing the run; ..."), so its status stays true.
   Run(const Workspace& ws, const std::string& run_id);
 
   const std::string& id() const { return id_; }
+  /// May record Failed (see the constructor).
   std::string experiment_name() const;
-  /// The current status, read from run history.
+  /// The current status, read from run history. May record Failed first (see the
+  /// constructor).
   std::string get_status() const;
   std::vector<StatusChange> get_status_history() const;
 
   /// `get_details()`: runId, target, status, startTimeUtc, endTimeUtc, properties,
-  /// runDefinition, logFiles, statusHistory and, on failure, error.
+  /// runDefinition, logFiles, statusHistory and, on failure, error. May record Failed first
+  /// (see the constructor).
   nlohmann::json get_details() const;
 
   /// Waits for a terminal status. With show_output, prints the SDK's console framing to `out`
