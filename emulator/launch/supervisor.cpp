@@ -1,6 +1,5 @@
 #include "launch/supervisor.hpp"
 
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,7 +8,6 @@
 #include <optional>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
@@ -18,12 +16,10 @@
 #include "common/fs.hpp"
 #include "common/paths.hpp"
 #include "common/proc.hpp"
-#include "common/text.hpp"
-#include "compute/gpu.hpp"
 #include "compute/node_source.hpp"
-#include "datastore/mount.hpp"
 #include "environment/environment.hpp"
 #include "history/run_store.hpp"
+#include "launch/job_folder.hpp"
 #include "launch/process_environment.hpp"
 #include "launch/process_set.hpp"
 #include "launch/run_tasks.hpp"
@@ -47,30 +43,6 @@ std::string read_tail(const stdfs::path& file, std::streamoff max_bytes) {
   std::string out(static_cast<size_t>(size - start), '\0');
   in.read(out.data(), static_cast<std::streamsize>(out.size()));
   return out;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
-
-// The CPUs this process may use, by id (a cpuset may leave gaps).
-std::vector<int> machine_cpus() {
-  std::vector<int> ids;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) ids.push_back(c);
-    }
-  }
-  if (ids.empty()) {
-    for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) {
-      ids.push_back(static_cast<int>(c));
-    }
-  }
-  return ids;
 }
 
 std::string fmt_seconds(double s) { return std::to_string(s).substr(0, 5) + " s"; }
@@ -307,64 +279,12 @@ class Driver {
   }
   void register_files() { store_.add_files(id_, collection::list_artifacts(artifacts_)); }
 
-  // A node's job folder: its copy of the snapshot, its mounts, its CPUs, its log lines.
   NodeContext prepare_node(const history::RunRecord& rec, size_t i) {
-    const auto& def = rec.definition;
-    const auto& node = held_[i];
-    NodeContext c;
-    c.node = node;
-    if (target_ != "local") {
-      const auto ids = machine_cpus();
-      for (int position :
-           compute::node_cpus(node.index, node.size.vcpus, static_cast<int>(ids.size()))) {
-        c.cpus.push_back(ids[static_cast<size_t>(position)]);
-      }
-    }
-    logs_.execution(i, "Run " + id_ + " placed on node " + node.node_id + " (" + node.address +
-                           ") of compute target " + target_ +
-                           (node.size.name.empty() ? "" : " (" + node.size.name + ")"));
-    logs_.execution(i, node.dedicated
-                           ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
-                           : "IsDedicatedCompute == False, polling for Low Pri Preemption");
-    if (!node.size.name.empty() && node.size.gpus == 0) {
-      logs_.execution(i, "The vmsize " + to_lower(node.size.name) +
-                             " is not a GPU VM, skipping get GPU count by running nvidia-smi "
-                             "command.");
-      if (def.value("useGpu", false)) {
-        logs_.execution(i, "Warning: use_gpu is set but " + node.size.name + " has no GPU");
-      }
-    } else if (node.size.gpus > 0 && node.gpus.empty()) {
-      std::string why;
-      compute::machine_gpus(&why);
-      logs_.execution(i, "Warning: no GPU on this machine (" + why + "); running " +
-                             node.size.name + " in virtual GPU mode with " +
-                             std::to_string(node.size.gpus) +
-                             " virtual GPU(s) and an empty CUDA_VISIBLE_DEVICES");
-    } else if (!node.gpus.empty()) {
-      logs_.execution(i, "GPUs of this node: " + join(node.gpus, ","));
-    }
-    if (!c.cpus.empty()) {
-      std::vector<std::string> cpus;
-      for (int x : c.cpus) cpus.push_back(std::to_string(x));
-      logs_.execution(i, "CPUs of this node: " + join(cpus, ","));
-    }
-    c.job_dir = layout::node_job_dir(node.root, ws_.name(), id_);
-    c.wd = layout::node_job_working_dir(c.job_dir, id_);
-    fs::copy_tree(snapshot_source(rec), c.wd);
-    logs_.preparation(i, "Extracted snapshot " + rec.properties.value("ContentSnapshotId", "") +
-                             " (" + std::to_string(fs::list_files(c.wd).size()) + " files) to " +
-                             c.wd.string());
-    auto data = datastore::materialise(def.value("dataReferences", nlohmann::json::object()),
-                                       ws_.state_dir(), layout::run_mounts(ws_.state_dir(), id_),
-                                       c.wd);
-    for (const auto& l : data.execution_lines) logs_.execution(i, l);
-    for (const auto& l : data.preparation_lines) logs_.preparation(i, l);
-    c.binds = data.binds;
-    c.placeholders = data.paths;
-    stdfs::create_directories(c.wd / layout::kOutputsDir);
-    stdfs::create_directories(c.wd / layout::kUserLogsDir);
-    logs_.preparation(i, "Job preparation finished");
-    return c;
+    JobFolder folder{ws_.state_dir(), ws_.name(), id_, target_, snapshot_source(rec),
+                     rec.properties.value("ContentSnapshotId", ""),
+                     rec.definition.value("dataReferences", nlohmann::json::object()),
+                     rec.definition.value("useGpu", false)};
+    return prepare_job_folder(folder, held_[i], i, logs_);
   }
 
   // Each node's process environment, and the folders of its named outputs.

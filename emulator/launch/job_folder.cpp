@@ -1,0 +1,108 @@
+#include "launch/job_folder.hpp"
+
+#include <sched.h>
+
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/text.hpp"
+#include "compute/gpu.hpp"
+#include "datastore/mount.hpp"
+#include "workspace/layout.hpp"
+
+namespace amlemu::launch {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// The CPUs this process may use, by id (a cpuset may leave gaps).
+std::vector<int> machine_cpus() {
+  std::vector<int> ids;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) ids.push_back(c);
+    }
+  }
+  if (ids.empty()) {
+    for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) {
+      ids.push_back(static_cast<int>(c));
+    }
+  }
+  return ids;
+}
+
+// What the node is, in the execution log: placement, priority, GPUs, CPUs.
+void describe_node(const JobFolder& run, const compute::NodeInfo& node,
+                   const std::vector<int>& cpus, size_t i, ServiceLogs& logs) {
+  logs.execution(i, "Run " + run.run_id + " placed on node " + node.node_id + " (" +
+                        node.address + ") of compute target " + run.target +
+                        (node.size.name.empty() ? "" : " (" + node.size.name + ")"));
+  logs.execution(i, node.dedicated
+                        ? "IsDedicatedCompute == True, won't poll for Low Pri Preemption"
+                        : "IsDedicatedCompute == False, polling for Low Pri Preemption");
+  if (!node.size.name.empty() && node.size.gpus == 0) {
+    logs.execution(i, "The vmsize " + to_lower(node.size.name) +
+                          " is not a GPU VM, skipping get GPU count by running nvidia-smi "
+                          "command.");
+    if (run.use_gpu) {
+      logs.execution(i, "Warning: use_gpu is set but " + node.size.name + " has no GPU");
+    }
+  } else if (node.size.gpus > 0 && node.gpus.empty()) {
+    std::string why;
+    compute::machine_gpus(&why);
+    logs.execution(i, "Warning: no GPU on this machine (" + why + "); running " +
+                          node.size.name + " in virtual GPU mode with " +
+                          std::to_string(node.size.gpus) +
+                          " virtual GPU(s) and an empty CUDA_VISIBLE_DEVICES");
+  } else if (!node.gpus.empty()) {
+    logs.execution(i, "GPUs of this node: " + join(node.gpus, ","));
+  }
+  if (!cpus.empty()) {
+    std::vector<std::string> c;
+    for (int x : cpus) c.push_back(std::to_string(x));
+    logs.execution(i, "CPUs of this node: " + join(c, ","));
+  }
+}
+
+}  // namespace
+
+NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& node, size_t i,
+                               ServiceLogs& logs) {
+  NodeContext c;
+  c.node = node;
+  if (run.target != "local") {
+    const auto ids = machine_cpus();
+    for (int position :
+         compute::node_cpus(node.index, node.size.vcpus, static_cast<int>(ids.size()))) {
+      c.cpus.push_back(ids[static_cast<size_t>(position)]);
+    }
+  }
+  describe_node(run, node, c.cpus, i, logs);
+  c.job_dir = layout::node_job_dir(node.root, run.workspace_name, run.run_id);
+  c.wd = layout::node_job_working_dir(c.job_dir, run.run_id);
+  fs::copy_tree(run.snapshot, c.wd);
+  logs.preparation(i, "Extracted snapshot " + run.snapshot_id + " (" +
+                          std::to_string(fs::list_files(c.wd).size()) + " files) to " +
+                          c.wd.string());
+  auto data = datastore::materialise(run.data_references, run.workspace_state,
+                                     layout::run_mounts(run.workspace_state, run.run_id), c.wd);
+  for (const auto& l : data.execution_lines) logs.execution(i, l);
+  for (const auto& l : data.preparation_lines) logs.preparation(i, l);
+  c.binds = data.binds;
+  c.placeholders = data.paths;
+  stdfs::create_directories(c.wd / layout::kOutputsDir);
+  stdfs::create_directories(c.wd / layout::kUserLogsDir);
+  logs.preparation(i, "Job preparation finished");
+  return c;
+}
+
+}  // namespace amlemu::launch

@@ -1,0 +1,187 @@
+// CLI v2 job files against a workspace: a job's environment (registered, curated, inline) and
+// local inputs resolved into what Preparing and the run need, and `environment create --file`.
+#include <fstream>
+#include <regex>
+
+#include "amlemu/datastore.hpp"
+#include "amlemu/errors.hpp"
+#include "amlemu/job_yaml.hpp"
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "common/hash.hpp"
+#include "environment/registered_store.hpp"
+#include "spec/yaml_reader.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+using spec::Reader;
+
+// A registered, curated or inline environment, as what Preparing needs.
+void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator& e) {
+  auto use_definition = [&](const nlohmann::json& def, const std::string& what) {
+    e.pip_packages = def.value("pipPackages", std::vector<std::string>{});
+    e.conda_packages = def.value("condaPackages", std::vector<std::string>{});
+    if (def.contains("image")) {
+      if (e.pip_packages.empty() && e.conda_packages.empty()) {
+        e.user_managed_dependencies = true;
+        e.warnings.push_back(what + ": image " + def["image"].get<std::string>() +
+                             " is not pulled (no container engine); the job runs on the local "
+                             "interpreter as it is");
+      } else {
+        e.warnings.push_back(what + ": image " + def["image"].get<std::string>() +
+                             " is not pulled (no container engine); its conda_file is built on "
+                             "the local interpreter");
+      }
+    }
+  };
+  if (ref.is_object()) {
+    use_definition(ref, "environment");
+    return;
+  }
+  const std::string s = ref.get<std::string>();
+  std::string name, version;
+  std::smatch m;
+  static const std::regex versioned(R"(^azureml:([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)$)");
+  static const std::regex latest(R"(^azureml:([A-Za-z0-9._-]+)@latest$)");
+  static const std::regex registry(
+      R"(^azureml://registries/([A-Za-z0-9_-]+)/environments/([A-Za-z0-9._-]+)/(versions/([A-Za-z0-9._-]+)|labels/latest)$)");
+  bool from_registry = false;
+  if (std::regex_match(s, m, versioned)) {
+    name = m[1];
+    version = m[2];
+  } else if (std::regex_match(s, m, latest)) {
+    name = m[1];
+  } else if (std::regex_match(s, m, registry)) {
+    name = m[2];
+    version = m[4];
+    from_registry = true;
+  } else {
+    throw UserErrorException("environment: '" + s + "' must be azureml:<name>:<version>, "
+                             "azureml:<name>@latest or azureml://registries/<registry>/"
+                             "environments/<name>/(versions/<v>|labels/latest)");
+  }
+  const auto registered =
+      from_registry ? std::nullopt : environment::RegisteredStore(ws).find(name, version);
+  if (registered) {
+    use_definition(registered->definition, "environment " + name + ":" + registered->version);
+    e.environment_note =
+        "Environment " + name + ":" + registered->version + " (registered in this workspace)";
+    return;
+  }
+  // Curated environments (AzureML-...) and registry environments are container images on
+  // Azure; offline they stand for "the machine's Python, as it is".
+  if (from_registry || name.rfind("AzureML-", 0) == 0) {
+    e.user_managed_dependencies = true;
+    e.environment_note = "Curated environment " + name +
+                         " runs on the local interpreter as it is (its image is not available "
+                         "offline); install what it provides, e.g. tensorflow-cpu, there";
+    return;
+  }
+  throw UserErrorException("environment: '" + s + "' is not registered in workspace '" +
+                           ws.name() + "'; register it with 'amlemu environment create --file "
+                           "env.yml'");
+}
+
+}  // namespace
+
+Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
+  Estimator e = job.spec.estimator;
+  apply_environment(ws, job.environment, e);
+  for (const auto& in : job.local_inputs) {
+    // Local data is uploaded once per content, as the service does (LocalUpload/<hash>/).
+    Sha1 h;
+    std::error_code ec;
+    if (stdfs::is_directory(in.path, ec)) {
+      for (const auto& f : fs::list_files(in.path)) {
+        h.update(f);
+        h.update(fs::read_file(in.path / f));
+      }
+    } else {
+      h.update(fs::read_file(in.path));
+    }
+    const std::string folder = "LocalUpload/" + h.hex().substr(0, 32);
+    const std::string target = folder + "/" + in.path.filename().string();
+    const auto ds = Datastore::get_default(ws);
+    std::ostringstream quiet;
+    if (stdfs::is_directory(in.path, ec)) {
+      ds.upload(in.path, target, false, false, quiet);
+    } else {
+      stdfs::create_directories(ds.root() / folder);
+      stdfs::copy_file(in.path, ds.root() / target, stdfs::copy_options::skip_existing);
+    }
+    DataReference ref;
+    ref.datastore_name = ds.name();
+    ref.data_reference_name = in.name;
+    ref.path_on_datastore = target;
+    ref.mode = in.mode == "download" ? "download" : "mount";
+    if (ref.mode == "download") ref.path_on_compute = "inputs/" + in.name;
+    e.script_params.emplace_back("", ref);
+  }
+  if (e.source_directory.empty()) {
+    // No `code`: the job ships no files; an empty folder stands for it.
+    e.source_directory = ws.state_dir() / "snapshots" / ".empty-source";
+    stdfs::create_directories(e.source_directory);
+  }
+  return e;
+}
+
+nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    throw UserErrorException("environment file not found: " + file.string());
+  } catch (const YAML::Exception& e) {
+    throw UserErrorException(file.string() + ":" + std::to_string(e.mark.line + 1) +
+                             ": not valid YAML: " + e.msg);
+  }
+  Reader r(file.string());
+  if (!root.IsMap()) r.fail(root, "(document)", "must be a mapping");
+  std::vector<std::string> warnings;
+  r.keys(root, "", {"$schema", "name", "version", "image", "conda_file", "description", "tags"},
+         {"build", "os_type", "inference_config", "properties"}, warnings);
+  if (!root["name"]) r.fail(root, "name", "is required");
+  const auto name = r.str(root["name"], "name");
+  if (!std::regex_match(name, std::regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"))) {
+    r.fail(root["name"], "name", "'" + name + "' must be letters, digits, '.', '_' or '-'");
+  }
+  // The same reading as an inline environment of a job.
+  YAML::Node job;
+  job["command"] = "true";
+  job["environment"] = YAML::Node(YAML::NodeType::Map);
+  if (root["image"]) job["environment"]["image"] = root["image"];
+  if (root["conda_file"]) {
+    job["environment"]["conda_file"] =
+        root["conda_file"].IsScalar()
+            ? YAML::Node((stdfs::absolute(file).parent_path() / root["conda_file"].as<std::string>()).string())
+            : root["conda_file"];
+  }
+  const auto tmp = stdfs::temp_directory_path() / ("amlemu-env-" + sha1_hex(file.string()) + ".yml");
+  {
+    std::ofstream out(tmp);
+    out << job;
+  }
+  CommandJob parsed;
+  try {
+    parsed = load_command_job(tmp);
+  } catch (const UserErrorException& e) {
+    stdfs::remove(tmp);
+    throw UserErrorException(std::string(e.what()).replace(0, tmp.string().size(), file.string()));
+  }
+  stdfs::remove(tmp);
+  nlohmann::json def = parsed.environment;
+  if (root["description"]) def["description"] = r.str(root["description"], "description");
+  const std::string wanted = root["version"] ? r.str(root["version"], "version") : "";
+  const auto version = environment::RegisteredStore(ws).insert(name, wanted, def, now_iso());
+  if (!version) {
+    r.fail(root["version"], "version", "environment " + name + ":" + wanted + " already exists");
+  }
+  return {{"name", name}, {"version", *version}, {"id", "azureml:" + name + ":" + *version},
+          {"definition", def}, {"warnings", warnings}};
+}
+
+}  // namespace amlemu
