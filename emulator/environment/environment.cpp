@@ -9,6 +9,7 @@
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -45,24 +46,28 @@ void lock(const fs::Fd& fd, int operation, const stdfs::path& file) {
   }
 }
 
-// Runs a command with stdout and stderr appended to `log`; returns its exit code.
-int run_logged(const stdfs::path& program, const std::vector<std::string>& args,
-               const stdfs::path& log) {
+// Runs a command with stdout and stderr appended to `log`; returns its exit code (127 when it
+// cannot start).
+int run_logged(Launcher& launcher, const stdfs::path& program,
+               const std::vector<std::string>& args, const stdfs::path& log) {
   {
     std::ofstream out(log, std::ios::app);
     out << "$ " << program.string();
     for (const auto& a : args) out << " " << a;
     out << "\n";
   }
-  FILE* out = std::fopen(log.c_str(), "a");
-  if (!out) throw UserErrorException("cannot write " + log.string());
-  std::error_code ec;
-  bp::child c(bp::exe = program.string(), bp::args = args,
-              bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec);
-  std::fclose(out);
-  if (ec) return 127;
-  c.wait(ec);
-  return c.exit_code();
+  ProcessSpec spec;
+  spec.program = program;
+  spec.args = args;
+  spec.env = current_environment();
+  spec.cwd = stdfs::current_path();
+  spec.output_file = log;
+  try {
+    return run_to_end(launcher, spec);
+  } catch (const std::runtime_error& e) {
+    std::ofstream(log, std::ios::app) << e.what() << "\n";
+    return 127;
+  }
 }
 
 // The installer's most telling line: its last "ERROR:" line, else the last line.
@@ -83,8 +88,8 @@ void append(const stdfs::path& log, const std::string& text) {
 
 // The framework's own requirement is met by the base interpreter when one of the framework's
 // distributions (tensorflow, tensorflow-cpu, ...) is installed there in the asked version.
-bool base_satisfies(const stdfs::path& python, const std::string& requirement,
-                    const stdfs::path& log) {
+bool base_satisfies(Launcher& launcher, const stdfs::path& python,
+                    const std::string& requirement, const stdfs::path& log) {
   const auto eq = requirement.find("==");
   if (eq == std::string::npos) return false;
   const std::string name = requirement.substr(0, eq);
@@ -98,15 +103,25 @@ bool base_satisfies(const stdfs::path& python, const std::string& requirement,
       "    try: v = m.version(d)\n"
       "    except m.PackageNotFoundError: continue\n"
       "    if v == sys.argv[1] or v.startswith(sys.argv[1] + '.'): print(d, v); break\n";
-  bp::ipstream out;
-  std::error_code ec;
-  bp::child c(python.string(),
-              bp::args({"-c", code, version, name, name + "-cpu", name + "-intel"}),
-              bp::std_out > out, bp::std_err > bp::null, ec);
-  if (ec) return false;
+  static std::atomic<int> probes{0};
+  const auto answer = stdfs::temp_directory_path() /
+                      ("amlemu-probe-" + std::to_string(::getpid()) + "-" + std::to_string(++probes));
+  ProcessSpec spec;
+  spec.program = python;
+  spec.args = {"-c", code, version, name, name + "-cpu", name + "-intel"};
+  spec.env = current_environment();
+  spec.cwd = stdfs::current_path();
+  spec.output_file = answer;
   std::string found;
-  std::getline(out, found);
-  c.wait(ec);
+  try {
+    if (run_to_end(launcher, spec) == 0) {
+      std::ifstream in(answer);
+      std::getline(in, found);
+    }
+  } catch (const std::runtime_error&) {
+  }
+  std::error_code ec;
+  stdfs::remove(answer, ec);
   if (found.empty()) return false;
   append(log, found + " from the base interpreter satisfies " + requirement);
   return true;
@@ -173,7 +188,8 @@ Specification resolve(const nlohmann::json& def) {
 namespace {
 
 // Builds the environment into `dir` (the caller holds its lock exclusively), its marker last.
-void build(const Specification& spec, const stdfs::path& dir, const stdfs::path& build_log) {
+void build(Launcher& launcher, const Specification& spec, const stdfs::path& dir,
+           const stdfs::path& build_log) {
   const auto started = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -185,7 +201,7 @@ void build(const Specification& spec, const stdfs::path& dir, const stdfs::path&
   append(build_log, "Building environment " + id + " (" + now_iso() + ")\n" +
                         spec.to_json().dump(2));
   stdfs::remove_all(dir, ec);  // what an interrupted build left
-  if (run_logged(spec.python, {"-m", "venv", "--without-pip", "--system-site-packages",
+  if (run_logged(launcher, spec.python, {"-m", "venv", "--without-pip", "--system-site-packages",
                                dir.string()},
                  build_log) != 0) {
     stdfs::remove_all(dir, ec);
@@ -195,14 +211,14 @@ void build(const Specification& spec, const stdfs::path& dir, const stdfs::path&
   std::vector<std::string> reqs;
   for (const auto& r : spec.pip_packages) {
     const bool framework = to_lower(r).rfind("tensorflow==", 0) == 0;
-    if (!(framework && base_satisfies(spec.python, r, build_log))) reqs.push_back(r);
+    if (!(framework && base_satisfies(launcher, spec.python, r, build_log))) reqs.push_back(r);
   }
   if (!reqs.empty()) {
     std::vector<std::string> args = {"-m", "pip", "--python", python.string(), "install",
                                      "--disable-pip-version-check", "--no-input",
                                      "--progress-bar", "off"};
     args.insert(args.end(), reqs.begin(), reqs.end());
-    if (run_logged(spec.python, args, build_log) != 0) {
+    if (run_logged(launcher, spec.python, args, build_log) != 0) {
       stdfs::remove_all(dir, ec);
       throw UserErrorException("installing pip packages failed: " + last_error_line(build_log));
     }
@@ -219,7 +235,7 @@ void build(const Specification& spec, const stdfs::path& dir, const stdfs::path&
 }  // namespace
 
 Prepared prepare(const Specification& spec, const stdfs::path& root,
-                 const stdfs::path& build_log) {
+                 const stdfs::path& build_log, Launcher& launcher) {
   const auto started = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -253,7 +269,7 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
     if (stdfs::exists(dir / kMarker, ec)) break;
     lock(held, LOCK_EX, lock_file);
     if (stdfs::exists(dir / kMarker, ec)) continue;  // a concurrent run built it while we waited
-    build(spec, dir, build_log);
+    build(launcher, spec, dir, build_log);
     p.built = true;
   }
   ::utimensat(AT_FDCWD, (dir / kMarker).c_str(), nullptr, 0);  // last use

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.hpp"
+#include "common/launcher.hpp"
 
 namespace amlemu::environment {
 
@@ -50,8 +51,9 @@ struct Prepared {
 /// output to `build_log`. A failed or interrupted build leaves nothing that a later run uses.
 /// Throws UserErrorException with the installer's last error line when the build fails. The
 /// result holds the environment's lock shared (`in_use`): keep it for as long as the run uses
-/// the environment, so that `delete_environment` refuses until then.
+/// the environment, so that `delete_environment` refuses until then. The installer and the
+/// module probes start through `launcher`.
 Prepared prepare(const Specification& spec, const std::filesystem::path& environments_root,
-                 const std::filesystem::path& build_log);
+                 const std::filesystem::path& build_log, Launcher& launcher);
 
 }  // namespace amlemu::environment

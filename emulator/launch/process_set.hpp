@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "launch/launcher.hpp"
+#include "common/launcher.hpp"
 #include "launch/outcome.hpp"
 
 namespace amlemu::launch {

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compute/cluster_store.hpp"
-#include "launch/launcher.hpp"
+#include "common/launcher.hpp"
 #include "launch/topology.hpp"
 
 namespace amlemu::launch {

@@ -17,7 +17,7 @@
 #include "common/proc.hpp"
 #include "common/supervisor_signals.hpp"
 #include "history/run_store.hpp"
-#include "launch/launcher.hpp"
+#include "common/launcher.hpp"
 #include "launch/supervisor.hpp"
 
 namespace {

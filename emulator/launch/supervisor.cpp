@@ -102,7 +102,7 @@ class Driver {
     target_ = rec.target;
 
     if (!status(RunStatus::Preparing) || canceled()) return;
-    auto env = prepare_environment(def);
+    auto& env = env_ = prepare_environment(def);
     if (!env) return;
 
     if (!status(RunStatus::Queued) || canceled()) return;
@@ -140,7 +140,7 @@ class Driver {
     try {
       const auto spec = environment::resolve(def);
       auto env = environment::prepare(spec, layout::environments(ws_.state_dir()),
-                                      logs_dir_ / "20_image_build_log.txt");
+                                      logs_dir_ / "20_image_build_log.txt", launcher_);
       if (spec.user_managed) {
         logs_.execution("user_managed_dependencies: using " + env.python.string() + " as it is");
       } else if (env.built) {
@@ -265,7 +265,10 @@ class Driver {
 
   // ---- The work each status hands out. ----
 
+  // A terminal status is recorded once the run holds nothing: whoever sees it may reuse the
+  // nodes, delete the environment or read a workspace that no longer changes.
   bool status(const char* s, const nlohmann::json& error = nullptr) {
+    if (RunStatus::is_terminal(s)) cleanup();
     return store_.set_status(id_, s, clock_.wall_iso(), error);
   }
   bool canceled() {
@@ -377,6 +380,7 @@ class Driver {
   }
 
   void cleanup() {
+    env_.reset();  // the environment's in-use lock
     std::error_code ec;
     for (const auto& c : nodes_) stdfs::remove_all(c.job_dir, ec);
     stdfs::remove_all(scratch_dir(), ec);
@@ -401,6 +405,7 @@ class Driver {
   ServiceLogs logs_;
   std::string target_;
   std::unique_ptr<compute::NodeSource> nodes_source_;
+  std::optional<environment::Prepared> env_;
   std::vector<compute::NodeInfo> held_;
   std::vector<NodeContext> nodes_;  // one record per held node: its context and folders
   std::string preempted_node_;

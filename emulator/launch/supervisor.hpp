@@ -12,7 +12,7 @@
 #include "amlemu/workspace.hpp"
 #include "common/clock.hpp"
 #include "common/supervisor_signals.hpp"
-#include "launch/launcher.hpp"
+#include "common/launcher.hpp"
 #include "launch/outcome.hpp"
 
 namespace amlemu::launch {

@@ -1,4 +1,4 @@
-#include "launch/launcher.hpp"
+#include "common/launcher.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,9 +15,11 @@
 #include <boost/process/extend.hpp>
 #include <cstdio>
 
+#include "common/clock.hpp"
+
 extern char** environ;
 
-namespace amlemu::launch {
+namespace amlemu {
 
 namespace bp = boost::process;
 
@@ -186,4 +188,14 @@ std::map<std::string, std::string> current_environment() {
   return out;
 }
 
-}  // namespace amlemu::launch
+int run_to_end(Launcher& launcher, const ProcessSpec& spec) {
+  auto p = launcher.start(spec);
+  for (;;) {
+    if (const auto code = p->poll()) return *code;
+    if (!launcher.wait_any({p.get()}, std::chrono::milliseconds(100))) {
+      real_clock().sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+}  // namespace amlemu

@@ -1,4 +1,5 @@
-// Starting the processes of a run. One small interface, so that process groups, the parent-death
+// Starting processes: the processes of a run, and the helpers of its stages (environment
+// builds, module probes). One small interface, so that process groups, the parent-death
 // signal, the environment and output redirection live in one place and logic tests can swap in
 // a fake.
 #pragma once
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace amlemu::launch {
+namespace amlemu {
 
 struct ProcessSpec {
   std::filesystem::path program;
@@ -60,4 +61,17 @@ std::unique_ptr<Launcher> make_local_launcher();
 /// The current process's environment as a map.
 std::map<std::string, std::string> current_environment();
 
+/// Starts `spec` and waits for it to end; returns its exit code (128 + signal when killed).
+/// For short helper processes (environment builds, module probes).
+int run_to_end(Launcher& launcher, const ProcessSpec& spec);
+
+}  // namespace amlemu
+
+// The run driver's rooms name these as launch::*.
+namespace amlemu::launch {
+using amlemu::current_environment;
+using amlemu::Launcher;
+using amlemu::make_local_launcher;
+using amlemu::Process;
+using amlemu::ProcessSpec;
 }  // namespace amlemu::launch
