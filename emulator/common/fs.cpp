@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/fault.hpp"
 #include "common/ids.hpp"
 #include "common/proc.hpp"
 
@@ -105,6 +106,18 @@ void copy_file(const stdfs::path& from, const stdfs::path& to) {
   if (::fstat(in.get(), &st) != 0) throw_errno("cannot read", from);
   Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777));
   if (out.get() < 0) throw_errno("cannot write", to);
+  if (fault_point("fs.copy_file", to.native())) {
+    // A disk that fills half-way through the file (see common/fault.hpp).
+    char buf[1 << 16];
+    for (auto left = static_cast<std::size_t>(st.st_size / 2); left > 0;) {
+      const ssize_t n = ::read(in.get(), buf, std::min(sizeof buf, left));
+      if (n <= 0) break;
+      write_all(out.get(), buf, static_cast<std::size_t>(n), to);
+      left -= static_cast<std::size_t>(n);
+    }
+    errno = ENOSPC;
+    throw_errno("cannot write", to);
+  }
   // copy_file_range stays in the kernel; where the filesystems do not support it, read/write.
   bool in_kernel = true;
   for (;;) {

@@ -59,7 +59,8 @@ void write_all(int fd, const char* data, std::size_t size, const stdfs::path& pa
 
 /// Copies the file `from` to `to`, replacing it, with `from`'s permission bits. Errors are
 /// std::system_error naming the file and the system's reason ("No space left on device"),
-/// which std::filesystem::copy_file does not always keep.
+/// which std::filesystem::copy_file does not always keep. Fault point `fs.copy_file`
+/// (common/fault.hpp) makes it fail with ENOSPC after writing half of the file.
 void copy_file(const stdfs::path& from, const stdfs::path& to);
 
 /// Copies the tree `from` into `to` (created), regular files only, preserving relative paths.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "e2e/cli.hpp"
+#include "support/skip.hpp"
 
 using namespace amlemu::testing;
 using nlohmann::json;
@@ -211,10 +212,7 @@ TEST_CASE("PyTorch processes get the launch variables", "[e2e][distributed][pyto
 }
 
 TEST_CASE("real TensorFlow forms a MultiWorkerMirroredStrategy cluster from TF_CONFIG", "[e2e][distributed][tensorflow][tf-real]") {
-  if (!tensorflow_installed()) {
-    WARN("TensorFlow is not installed for python3: this test is skipped (tests/run.sh installs it)");
-    return;
-  }
+  AMLEMU_SKIP_UNLESS(tensorflow_installed(), "TensorFlow for python3", kInstallDeps);
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file",
@@ -229,10 +227,7 @@ TEST_CASE("real TensorFlow forms a MultiWorkerMirroredStrategy cluster from TF_C
 }
 
 TEST_CASE("real TensorFlow trains with ParameterServerStrategy and the v2-style chief", "[e2e][distributed][tensorflow][tf-real]") {
-  if (!tensorflow_installed()) {
-    WARN("TensorFlow is not installed for python3: this test is skipped (tests/run.sh installs it)");
-    return;
-  }
+  AMLEMU_SKIP_UNLESS(tensorflow_installed(), "TensorFlow for python3", kInstallDeps);
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file",

@@ -1,6 +1,7 @@
 // End to end: what survives a crash and what does not. Supervisors are killed with SIGKILL, the
-// CLI dies at named crash points (AMLEMU_CRASH_AT), many processes write at once, and a script
-// floods its log; afterwards the workspace must be consistent and nothing of a run left running.
+// CLI dies at named crash points (AMLEMU_CRASH_AT), a copy meets a full disk (AMLEMU_FAULT_AT),
+// many processes write at once, and a script floods its log; afterwards the workspace must be
+// consistent and nothing of a run left running.
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include "common/proc.hpp"
 #include "e2e/cli.hpp"
 #include "storage/database.hpp"
+#include "support/skip.hpp"
 
 using namespace amlemu::testing;
 using nlohmann::json;
@@ -476,10 +478,48 @@ TEST_CASE("a script printing a gigabyte grows neither the supervisor nor the con
 TEST_CASE("a disk that fills while outputs are collected fails the run clearly and leaves the "
           "registry untouched",
           "[e2e][reliability]") {
-  if (::geteuid() != 0) {
-    WARN("skipped: mounting a small tmpfs for run history needs root");
-    return;
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  CliResult r;
+  {
+    // The sixth of eight 1 MiB outputs does not fit: its copy into run history fails with ENOSPC
+    // half-way (fault point fs.copy_file, common/fault.hpp).
+    ScopedEnv full("AMLEMU_FAULT_AT", "fs.copy_file:outputs/part-005.bin");
+    r = cli(t, {"job", "create", "--stream", "--file",
+                write_spec(t, "big.json", "full",
+                           {{"entry_script", "big_outputs.py"},
+                            {"compute_target", "cpu-cluster"},
+                            {"script_params", {{"--megabytes", 8}}}})});
   }
+  INFO(r.out << r.err);
+  CHECK(r.code != 0);
+  const auto id = run_id_of(r);
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Failed");
+  const auto history = state_dir(t) / "runs" / id / "artifacts" / "outputs";
+  CHECK(show["error"]["error"]["message"] ==
+        "Collecting the run's outputs into run history failed: cannot write " +
+            (history / "part-005.bin").string() + ": No space left on device");
+  // The half-written file is removed; the five files copied before it stay, whole, in history.
+  CHECK_FALSE(stdfs::exists(history / "part-005.bin"));
+  CHECK_FALSE(stdfs::exists(history / "part-006.bin"));
+  const auto dl = cli(t, {"job", "download", "--name", id, "--download-path", "dl", "--prefix",
+                          "outputs/", "-o", "json"});
+  REQUIRE(dl.code == 0);
+  CHECK(dl.json()["files"] == 5);
+  for (int i = 0; i < 5; ++i) {
+    const auto part = t.work() / "dl" / "outputs" / ("part-00" + std::to_string(i) + ".bin");
+    CHECK(stdfs::file_size(part) == 1u << 20);
+  }
+  CHECK(cli(t, {"model", "list"}).json().empty());
+  CHECK(integrity_ok(t));
+}
+
+TEST_CASE("a real filesystem that fills while outputs are collected fails the run the same way",
+          "[e2e][reliability]") {
+  // The kernel's ENOSPC, and every other write to run history failing too (the post-job logs),
+  // on a tmpfs mounted under run history; mounting needs root.
+  AMLEMU_SKIP_UNLESS(::geteuid() == 0, "root (to mount a tmpfs)", kCiRunsAsRoot);
   TempHome t;
   standard_workspace(t, kWorkspace);
   // Run history (runs/) on an 8 MiB filesystem; the database and the nodes stay where they are.
@@ -500,8 +540,8 @@ TEST_CASE("a disk that fills while outputs are collected fails the run clearly a
   const auto show = cli(t, {"job", "show", "--name", run_id_of(r)}).json();
   CHECK(show["status"] == "Failed");
   CHECK_THAT(show["error"]["error"]["message"].get<std::string>(),
-             Contains("Collecting the run's outputs into run history failed") &&
-                 Contains("No space left on device"));
+             Contains("Collecting the run's outputs into run history failed: cannot write ") &&
+                 Contains(": No space left on device"));
   CHECK(cli(t, {"model", "list"}).json().empty());
   CHECK(integrity_ok(t));
 }

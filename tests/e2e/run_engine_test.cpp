@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "e2e/cli.hpp"
+#include "support/skip.hpp"
 
 using namespace amlemu::testing;
 using nlohmann::json;
@@ -283,10 +284,7 @@ TEST_CASE("TensorFlow(framework_version) is satisfied by the interpreter's Tenso
   std::string version;
   std::getline(out, version);
   probe.wait();
-  if (version.empty()) {
-    WARN("TensorFlow is not installed for python3: this test is skipped (tests/run.sh installs it)");
-    return;
-  }
+  AMLEMU_SKIP_UNLESS(!version.empty(), "TensorFlow for python3", kInstallDeps);
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file",

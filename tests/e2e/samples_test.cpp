@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "e2e/cli.hpp"
+#include "support/skip.hpp"
 
 using namespace amlemu::testing;
 using nlohmann::ordered_json;
@@ -30,11 +31,7 @@ std::string quick_spec(const TempHome& t, const std::string& sample) {
 }
 
 void check_sample(const std::string& sample) {
-  if (!tensorflow_installed()) {
-    WARN("TensorFlow or mpi4py is not installed for python3: " << sample
-         << " is skipped (tests/run.sh installs them)");
-    return;
-  }
+  AMLEMU_SKIP_UNLESS(tensorflow_installed(), "TensorFlow and mpi4py for python3", kInstallDeps);
   TempHome t;
   t.write_config("samples-ws");
   REQUIRE(cli(t, {"workspace", "create"}).code == 0);

@@ -10,6 +10,11 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
 targets=(spec_json job_yaml topology)
 
+if ! command -v clang++ >/dev/null; then
+  echo "tests/fuzz/run.sh needs clang++ with libFuzzer (scripts/install-deps.sh --tests installs them)" >&2
+  exit 1
+fi
+
 if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DAMLEMU_BUILD_TESTS=OFF -DAMLEMU_FUZZ=ON >/dev/null

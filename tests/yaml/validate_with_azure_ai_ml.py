@@ -12,10 +12,12 @@ Other YAML files (conda files, for example) are not checked. A file that is not 
 since it cannot be told apart from a broken job file.
 
 Prints `ok <path>` or `FAIL <path>: <error>` for each file checked, then a count. Exits 1 if any
-file failed, if no file was found at all (so it cannot pass vacuously), or if `azure-ai-ml` is
-not installed; 0 otherwise. The loader works offline: it checks the keys, types and values
-against the service's schemas and that local paths (`code`, `conda_file`) exist, and does not
-resolve `azureml:` references.
+file failed, or if no file was found at all (so it cannot pass vacuously); 0 otherwise. Without
+`azure-ai-ml` it checks nothing: it prints the skip line `AMLEMU-TEST-SKIPPED: <reason>` and
+exits 0, so that CTest reports the test as skipped (the convention of tests/support/skip.hpp);
+with CI=true, where CI must have installed it, it exits 1 instead. The loader works offline: it
+checks the keys, types and values against the service's schemas and that local paths (`code`,
+`conda_file`) exist, and does not resolve `azureml:` references.
 """
 
 import json
@@ -90,9 +92,14 @@ def main(argv):
     try:
         from azure.ai.ml import load_environment, load_job
     except ImportError as error:
-        print(f"azure-ai-ml is not installed for {sys.executable} ({error}); "
-              f"install it with: {sys.executable} -m pip install azure-ai-ml")
-        return 1
+        reason = (f"needs azure-ai-ml for {sys.executable}, not available here ({error}) "
+                  f"(scripts/install-deps.sh --tests installs it, as does "
+                  f"{sys.executable} -m pip install azure-ai-ml)")
+        if os.environ.get("CI") == "true":
+            print(f"CI=true, and CI provides this prerequisite, so the test may not skip: {reason}")
+            return 1
+        print(f"AMLEMU-TEST-SKIPPED: {reason}")
+        return 0
     import yaml  # a dependency of azure-ai-ml
 
     # The loader logs "experimental class" notices and marshmallow deprecation warnings that say
