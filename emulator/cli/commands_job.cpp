@@ -46,6 +46,7 @@ void add_job_commands(CLI::App& app, Context& ctx) {
   create->add_flag("--stream", do_stream, "Follow the run's log until it ends");
   add_output_option(create, ctx);
   create->callback([&ctx] {
+    prepare_submission();  // before the workspace is opened: its supervisor is forked here
     const std::filesystem::path path(file);
     const bool yaml = path.extension() == ".yml" || path.extension() == ".yaml";
     if (!yaml && !overrides.empty()) {

@@ -2,9 +2,6 @@
 // be run by hand.
 //
 //   amlemu-runner --state-dir DIR --run-id ID [--detach]
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,51 +9,8 @@
 #include <iostream>
 #include <string>
 
-#include "amlemu/workspace.hpp"
-#include "common/clock.hpp"
-#include "common/proc.hpp"
-#include "common/supervisor_signals.hpp"
-#include "history/run_store.hpp"
-#include "common/launcher.hpp"
-#include "launch/supervisor.hpp"
+#include "launch/supervisor_start.hpp"
 
-namespace {
-
-amlemu::Interrupts g_interrupts;
-
-// The watchdog: a small process forked before the run starts anything. It holds the read end of
-// a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
-// supervisor ends, however it ends (SIGKILL included), the pipe closes and the watchdog kills
-// every process that still carries the run's scope: grandchildren that left their process group,
-// MPI daemons, an environment build in flight. Nothing of a run outlives its supervisor.
-void start_watchdog(const std::string& scope) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return;
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return;
-  }
-  if (pid == 0) {
-    ::close(fds[1]);
-    ::prctl(PR_SET_NAME, "amlemu-watchdog");
-    ::signal(SIGTERM, SIG_IGN);
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGUSR1, SIG_IGN);
-    char byte;
-    for (;;) {
-      const ssize_t n = ::read(fds[0], &byte, 1);
-      if (n > 0 || (n < 0 && errno == EINTR)) continue;
-      break;  // end of file: the supervisor is gone
-    }
-    amlemu::kill_scope(scope);
-    ::_exit(0);
-  }
-  ::close(fds[0]);  // the write end stays open for the supervisor's life
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string state_dir;
@@ -88,25 +42,5 @@ int main(int argc, char** argv) {
     if (pid > 0) return 0;  // the submitter waits for this exit; the child carries on
     ::setsid();
   }
-  if (const auto start = amlemu::process_start_ticks(::getpid())) {
-    const auto scope = amlemu::run_scope(::getpid(), *start);
-    start_watchdog(scope);
-    ::setenv(amlemu::kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
-  }
-  amlemu::install_supervisor_handlers(g_interrupts);
-  try {
-    const auto ws = amlemu::Workspace::open_state_dir(state_dir);
-    auto launcher = amlemu::launch::make_local_launcher();
-    return amlemu::launch::supervise(ws, run_id, *launcher, amlemu::real_clock(), g_interrupts);
-  } catch (const std::exception& e) {
-    std::cerr << "amlemu-runner: " << e.what() << "\n";
-    try {
-      const auto ws = amlemu::Workspace::open_state_dir(state_dir);
-      amlemu::history::RunStore(ws)
-          .set_status(run_id, amlemu::RunStatus::Failed, amlemu::now_iso(),
-                      {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
-    } catch (...) {
-    }
-    return 1;
-  }
+  return amlemu::launch::run_supervisor_process(state_dir, run_id);
 }

@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/process.hpp>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -435,25 +434,6 @@ int supervise(const Workspace& ws, const std::string& run_id, Launcher& launcher
               const Interrupts& interrupts, const StopPolicy& policy) {
   history::RunStore(ws).set_supervisor(run_id, ::getpid(), process_start_ticks(::getpid()));
   return Driver(ws, run_id, launcher, clock, interrupts, policy).run();
-}
-
-void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
-  namespace bp = boost::process;
-  const auto runner = runner_executable();
-  const auto log = layout::supervisor_log(ws.state_dir(), run_id);
-  std::error_code ec;
-  // The runner forks once more and its first child exits, so the supervisor is reparented to
-  // init and never becomes a zombie of a long-lived caller.
-  bp::child c(bp::exe = runner.string(),
-              bp::args = {"--state-dir", ws.state_dir().string(), "--run-id", run_id,
-                          "--detach"},
-              bp::std_in<bp::null, (bp::std_out & bp::std_err)> log.string(), ec);
-  if (ec) throw std::runtime_error("cannot start " + runner.string() + ": " + ec.message());
-  c.wait(ec);
-  if (c.exit_code() != 0) {
-    throw std::runtime_error("the run supervisor " + runner.string() + " failed to start (see " +
-                             log.string() + ")");
-  }
 }
 
 }  // namespace amlemu::launch

@@ -38,8 +38,4 @@ int supervise(const Workspace& ws, const std::string& run_id, Launcher& launcher
 std::vector<std::string> substitute_data_references(
     const std::vector<std::string>& args, const std::map<std::string, std::string>& paths);
 
-/// Starts `amlemu-runner` for the run, detached from the caller (its own session, reparented to
-/// init), and returns once it has started. Throws std::runtime_error when it cannot start.
-void spawn_supervisor(const Workspace& ws, const std::string& run_id);
-
 }  // namespace amlemu::launch

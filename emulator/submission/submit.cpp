@@ -7,7 +7,7 @@
 #include "amlemu/experiment.hpp"
 #include "common/clock.hpp"
 #include "history/run_store.hpp"
-#include "launch/supervisor.hpp"
+#include "launch/supervisor_start.hpp"
 #include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
 #include "common/fs.hpp"
@@ -247,5 +247,7 @@ std::vector<Run> list_runs(const Workspace& ws, int max_results) {
   }
   return out;
 }
+
+void prepare_submission() { launch::prefork_supervisor(); }
 
 }  // namespace amlemu

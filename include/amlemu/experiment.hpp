@@ -36,6 +36,13 @@ class Experiment {
   std::string name_;
 };
 
+/// Optional, for a program about to submit a run (the CLI's `job create`): forks, before any
+/// workspace is opened, the process that will supervise the next run this process submits, so
+/// that the run starts without loading a second program. Call it while the program has one
+/// thread. Without it (or with $AMLEMU_SUPERVISOR=exec), submit starts the amlemu-runner
+/// program. If no run is submitted, the forked process ends when this one does.
+void prepare_submission();
+
 /// Runs of every experiment of the workspace, newest first; at most `max_results` (0: all).
 std::vector<Run> list_runs(const Workspace& ws, int max_results = 0);
 

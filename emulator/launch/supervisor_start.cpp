@@ -1,0 +1,201 @@
+#include "launch/supervisor_start.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "amlemu/run.hpp"
+#include "common/clock.hpp"
+#include "common/launcher.hpp"
+#include "common/paths.hpp"
+#include "common/proc.hpp"
+#include "common/supervisor_signals.hpp"
+#include "history/run_store.hpp"
+#include "launch/supervisor.hpp"
+#include "workspace/layout.hpp"
+
+namespace amlemu::launch {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+Interrupts g_interrupts;
+int g_handoff = -1;  // the submitter's end of the socket to the process forked ahead
+
+// The watchdog: a small process forked before the run starts anything. It holds the read end of
+// a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
+// supervisor ends, however it ends (SIGKILL included), the pipe closes and the watchdog kills
+// every process that still carries the run's scope: grandchildren that left their process group,
+// MPI daemons, an environment build in flight. Nothing of a run outlives its supervisor.
+void start_watchdog(const std::string& scope) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return;
+  }
+  if (pid == 0) {
+    ::close(fds[1]);
+    ::prctl(PR_SET_NAME, "amlemu-watchdog");
+    ::signal(SIGTERM, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGUSR1, SIG_IGN);
+    char byte;
+    for (;;) {
+      const ssize_t n = ::read(fds[0], &byte, 1);
+      if (n > 0 || (n < 0 && errno == EINTR)) continue;
+      break;  // end of file: the supervisor is gone
+    }
+    kill_scope(scope);
+    ::_exit(0);
+  }
+  ::close(fds[0]);  // the write end stays open for the supervisor's life
+}
+
+// Reads the hand-off "<state dir>\n<run id>\n" (or end of file: no run was submitted).
+bool read_handoff(int fd, std::string& state_dir, std::string& run_id) {
+  std::string message;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    message.append(buf, static_cast<size_t>(n));
+  }
+  const auto first = message.find('\n');
+  if (first == std::string::npos) return false;
+  const auto second = message.find('\n', first + 1);
+  if (second == std::string::npos) return false;
+  state_dir = message.substr(0, first);
+  run_id = message.substr(first + 1, second - first - 1);
+  return !state_dir.empty() && !run_id.empty();
+}
+
+// The process forked ahead, once detached: waits for its run, then supervises it.
+[[noreturn]] void waiting_supervisor(int fd) {
+  std::string state_dir, run_id;
+  if (!read_handoff(fd, state_dir, run_id)) ::_exit(0);
+  ::close(fd);
+  const auto log = layout::supervisor_log(state_dir, run_id);
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (out >= 0) {
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+  }
+  ::_exit(run_supervisor_process(state_dir, run_id));
+}
+
+void start_runner_program(const Workspace& ws, const std::string& run_id) {
+  namespace bp = boost::process;
+  const auto runner = runner_executable();
+  const auto log = layout::supervisor_log(ws.state_dir(), run_id);
+  std::error_code ec;
+  // The runner forks once more and its first child exits, so the supervisor is reparented to
+  // init and never becomes a zombie of a long-lived caller.
+  bp::child c(bp::exe = runner.string(),
+              bp::args = {"--state-dir", ws.state_dir().string(), "--run-id", run_id,
+                          "--detach"},
+              bp::std_in<bp::null, (bp::std_out & bp::std_err)> log.string(), ec);
+  if (ec) throw std::runtime_error("cannot start " + runner.string() + ": " + ec.message());
+  c.wait(ec);
+  if (c.exit_code() != 0) {
+    throw std::runtime_error("the run supervisor " + runner.string() + " failed to start (see " +
+                             log.string() + ")");
+  }
+}
+
+}  // namespace
+
+void prefork_supervisor() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const char* mode = std::getenv("AMLEMU_SUPERVISOR");
+  if (mode && std::string(mode) == "exec") return;
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return;
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return;
+  }
+  if (child == 0) {
+    // A new session, then one more fork: the waiting supervisor is reparented to init at once,
+    // so it never becomes a zombie of the submitter, and the terminal's signals miss it.
+    ::close(fds[0]);
+    ::setsid();
+    // The caller's stdout and stderr may be pipes it reads to the end: hold none of them.
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+    }
+    const pid_t supervisor = ::fork();
+    if (supervisor != 0) ::_exit(supervisor < 0 ? 1 : 0);
+    waiting_supervisor(fds[1]);
+  }
+  ::close(fds[1]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    g_handoff = fds[0];
+  } else {
+    ::close(fds[0]);
+  }
+}
+
+void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
+  if (g_handoff >= 0) {
+    const std::string message = ws.state_dir().string() + "\n" + run_id + "\n";
+    const ssize_t n = ::send(g_handoff, message.data(), message.size(), MSG_NOSIGNAL);
+    ::close(g_handoff);  // end of file: the message is whole
+    g_handoff = -1;
+    if (n == static_cast<ssize_t>(message.size())) return;
+    // The process forked ahead is gone: start the program instead.
+  }
+  start_runner_program(ws, run_id);
+}
+
+int run_supervisor_process(const stdfs::path& state_dir, const std::string& run_id) {
+  if (const auto start = process_start_ticks(::getpid())) {
+    const auto scope = run_scope(::getpid(), *start);
+    start_watchdog(scope);
+    ::setenv(kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
+  }
+  install_supervisor_handlers(g_interrupts);
+  try {
+    const auto ws = Workspace::open_state_dir(state_dir);
+    auto launcher = make_local_launcher();
+    return supervise(ws, run_id, *launcher, real_clock(), g_interrupts);
+  } catch (const std::exception& e) {
+    std::cerr << "amlemu-runner: " << e.what() << "\n";
+    try {
+      const auto ws = Workspace::open_state_dir(state_dir);
+      history::RunStore(ws).set_status(
+          run_id, RunStatus::Failed, now_iso(),
+          {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
+    } catch (...) {
+    }
+    return 1;
+  }
+}
+
+}  // namespace amlemu::launch
