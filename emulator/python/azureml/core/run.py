@@ -3,8 +3,10 @@
 Inside a run, amlemu sets ``AZUREML_RUN_ID`` (as Azure ML does), ``AMLEMU_DATABASE`` (the
 workspace's SQLite file) and ``AMLEMU_RUN_ARTIFACTS`` (the run's files folder). ``get_context()``
 then returns the submitted run: metrics go into the database's ``metrics`` table in batches (see
-``_writer``), tags and properties into the run's row, files into the run's files. Outside a run it
-returns an offline run that prints what it would have logged, as the SDK does.
+``_writer``), tags and properties into the run's row, files into the run's files. It opens the
+database at once and raises ``SchemaVersionError`` when its schema is newer than the package knows
+(see ``_schema``). Outside a run it returns an offline run that prints what it would have logged,
+as the SDK does.
 
 The metric calls follow the SDK's type rules (see ``_metrics`` for the storage and the shapes):
 
