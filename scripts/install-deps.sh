@@ -2,8 +2,9 @@
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
 # CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
 # the Fashion-MNIST data set, and numpy and TensorFlow (CPU) for the sample jobs. With --tests,
-# also what the test suite needs beyond that: mpi4py and azure-ai-ml, and Clang with libFuzzer
-# for the fuzz targets. Quick and silent when all is present.
+# also what the test suite needs beyond that: mpi4py and azure-ai-ml, Clang with libFuzzer for
+# the fuzz targets, and pytest in the virtual environment build/test-venv for the Python tests
+# (scripts/install-test-venv.sh). Quick and silent when all is present.
 set -euo pipefail
 
 with_tests=0
@@ -48,4 +49,5 @@ need tensorflow "" tensorflow-cpu   # the walkthrough's model is TensorFlow
 if [ "$with_tests" = 1 ]; then
   need mpi4py python3-mpi4py mpi4py
   need azure.ai.ml "" azure-ai-ml
+  "$(dirname "$0")/install-test-venv.sh"   # pytest, in a venv of its own
 fi

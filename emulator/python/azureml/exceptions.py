@@ -18,9 +18,14 @@ class RunEnvironmentException(AzureMLException):
     """Raised by ``Run.get_context(allow_offline=False)`` outside a run."""
 
 
+class SchemaVersionError(AzureMLException):
+    """The workspace database's schema is not one this package knows (amlemu's own; see
+    ``azureml.core._schema``)."""
+
+
 class InvalidColumnLength(UserErrorException):
     """``log_table`` was given columns of different lengths (the SDK's error code InvalidColumnLength)."""
 
 
 __all__ = ["AzureMLException", "UserErrorException", "RunEnvironmentException",
-           "InvalidColumnLength"]
+           "SchemaVersionError", "InvalidColumnLength"]

@@ -17,25 +17,30 @@ table in one ``BEGIN IMMEDIATE`` transaction (``executemany``):
 
 Values are lost only when the process is killed with SIGKILL or leaves with ``os._exit``.
 
-The connection uses ``PRAGMA synchronous=NORMAL`` and a 30 s busy timeout (the database is in WAL
-mode), like every amlemu connection. A forked child never touches its parent's connection or
-pending values: it starts with an empty queue and opens its own connection.
+The connection is set up like every amlemu connection: a 30 s busy timeout,
+``PRAGMA synchronous=NORMAL`` (the database is in WAL mode) and ``PRAGMA foreign_keys=ON``. It
+opens an existing database only (never creates one) and, once per connection, checks its
+``PRAGMA user_version``: a database of a schema the package does not know is refused with
+``SchemaVersionError`` (see ``_schema``). Every statement is a constant of ``_schema``. A forked
+child never touches its parent's connection or pending values: it starts with an empty queue and
+opens its own connection.
 """
 import atexit
 import collections
 import contextlib
 import os
+import pathlib
 import signal
 import sqlite3
 import sys
 import threading
 import time
 
+from azureml.core import _schema
+
 DEFAULT_BATCH_SIZE = 1000
 FLUSH_SECONDS = 1.0
-BUSY_TIMEOUT_SECONDS = 30
-
-_INSERT = "INSERT INTO metrics (run_id, name, kind, step, value, time) VALUES (?, ?, ?, ?, ?, ?)"
+BUSY_TIMEOUT_SECONDS = _schema.BUSY_TIMEOUT_SECONDS
 
 
 def batch_size_from_environment():
@@ -152,24 +157,36 @@ class MetricWriter:
     def transaction(self):
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` on the connection, rolled back on any error."""
         with self.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_schema.BEGIN)
             try:
                 yield conn
-                conn.execute("COMMIT")
+                conn.execute(_schema.COMMIT)
             except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.execute(_schema.ROLLBACK)
                 raise
 
     def _open(self):
-        conn = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = %d" % (BUSY_TIMEOUT_SECONDS * 1000))
-        conn.execute("PRAGMA synchronous = NORMAL")
+        """A new connection to the existing database, its schema version checked."""
+        uri = pathlib.Path(os.path.abspath(self.database)).as_uri() + "?mode=rw"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise sqlite3.OperationalError("cannot open %s: %s" % (self.database, e)) from None
+        try:
+            _schema.check_version(conn, self.database)
+            for pragma in _schema.CONNECTION_SETUP:
+                conn.execute(pragma)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def flush(self):
         """Writes every pending value in one transaction. On failure they stay queued."""
+        if not self._pending and self._pid == os.getpid():
+            return  # nothing to write: no need for the connection
         with self.connection():
             count = len(self._pending)
             if not count:
@@ -178,7 +195,7 @@ class MetricWriter:
             rows = [popleft() for _ in range(count)]
             try:
                 with self.transaction() as conn:
-                    conn.executemany(_INSERT, rows)
+                    conn.executemany(_schema.INSERT_METRIC, rows)
             except BaseException:
                 self._pending.extendleft(reversed(rows))
                 raise

@@ -3,8 +3,10 @@
 Inside a run, amlemu sets ``AZUREML_RUN_ID`` (as Azure ML does), ``AMLEMU_DATABASE`` (the
 workspace's SQLite file) and ``AMLEMU_RUN_ARTIFACTS`` (the run's files folder). ``get_context()``
 then returns the submitted run: metrics go into the database's ``metrics`` table in batches (see
-``_writer``), tags and properties into the run's row, files into the run's files. Outside a run it
-returns an offline run that prints what it would have logged, as the SDK does.
+``_writer``), tags and properties into the run's row, files into the run's files. It opens the
+database at once and raises ``SchemaVersionError`` when its schema is newer than the package knows
+(see ``_schema``). Outside a run it returns an offline run that prints what it would have logged,
+as the SDK does.
 
 The metric calls follow the SDK's type rules (see ``_metrics`` for the storage and the shapes):
 
@@ -34,7 +36,7 @@ import re
 import time
 import uuid
 
-from azureml.core import _metrics
+from azureml.core import _metrics, _schema
 from azureml.core._metrics import IMAGE, LIST, ROW, SCALAR, TABLE
 from azureml.core._writer import MetricWriter
 from azureml.exceptions import (AzureMLException, InvalidColumnLength, RunEnvironmentException,
@@ -186,6 +188,10 @@ class _SubmittedRun(Run):
         self._artifacts = os.environ.get("AMLEMU_RUN_ARTIFACTS", "")
         self._writer = MetricWriter(run_id, database)
         self._families = {}  # metric name -> family of its first kind, to warn about a mix
+        # Open the connection now: a database this package cannot use (SchemaVersionError) stops
+        # the script here, not at its first flush after minutes of training.
+        with self._writer.connection():
+            pass
 
     def __repr__(self):
         try:
@@ -324,13 +330,9 @@ class _SubmittedRun(Run):
         runs have no children); with ``populate`` an image is still its ``aml://`` address.
         """
         self.flush()
-        sql = "SELECT name, kind, value FROM metrics WHERE run_id = ?"
-        args = [self.id]
-        if name is not None:
-            sql += " AND name = ?"
-            args.append(name)
+        args = (self.id,) if name is None else (self.id, name)
         with self._writer.connection() as conn:
-            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+            rows = conn.execute(_schema.select_metrics(name), args).fetchall()
         return _metrics.shape((n, k, json.loads(v)) for n, k, v in rows)
 
     def flush(self, timeout_seconds=300):
@@ -344,7 +346,7 @@ class _SubmittedRun(Run):
     def get_status(self):
         """The run's status as recorded in run history (``Running`` while the script runs)."""
         with self._writer.connection() as conn:
-            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (self.id,)).fetchone()
+            row = conn.execute(_schema.SELECT_RUN_STATUS, (self.id,)).fetchone()
         return row[0] if row else None
 
     # -------------------------------------------------------------------- tags, properties
@@ -352,19 +354,16 @@ class _SubmittedRun(Run):
     def _update_json_column(self, column, change):
         """Reads the run's JSON ``column``, applies ``change`` and writes it back atomically."""
         with self._writer.transaction() as conn:
-            row = conn.execute("SELECT %s FROM runs WHERE run_id = ?" % column,
-                               (self.id,)).fetchone()
+            row = conn.execute(_schema.SELECT_RUN_JSON[column], (self.id,)).fetchone()
             if row is None:
                 raise RunEnvironmentException("Run %s is not in the workspace database" % self.id)
             value = change(json.loads(row[0] or "{}"))
-            conn.execute("UPDATE runs SET %s = ? WHERE run_id = ?" % column,
-                         (json.dumps(value), self.id))
+            conn.execute(_schema.UPDATE_RUN_JSON[column], (json.dumps(value), self.id))
         return value
 
     def _read_json_column(self, column):
         with self._writer.connection() as conn:
-            row = conn.execute("SELECT %s FROM runs WHERE run_id = ?" % column,
-                               (self.id,)).fetchone()
+            row = conn.execute(_schema.SELECT_RUN_JSON[column], (self.id,)).fetchone()
         return json.loads(row[0] or "{}") if row else {}
 
     @staticmethod
@@ -465,8 +464,7 @@ class _SubmittedRun(Run):
                 os.remove(partial)
             raise
         with self._writer.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO run_files (run_id, name, size) VALUES (?, ?, ?)",
-                         (self.id, candidate, os.path.getsize(target)))
+            conn.execute(_schema.INSERT_RUN_FILE, (self.id, candidate, os.path.getsize(target)))
         return candidate
 
     def upload_file(self, name, path_or_stream):
@@ -483,6 +481,5 @@ class _SubmittedRun(Run):
         """The run's files recorded so far, sorted: uploaded files and images while the script
         runs; ``outputs/`` and ``logs/`` are added when it ends."""
         with self._writer.connection() as conn:
-            rows = conn.execute("SELECT name FROM run_files WHERE run_id = ? ORDER BY name",
-                                (self.id,)).fetchall()
+            rows = conn.execute(_schema.SELECT_RUN_FILE_NAMES, (self.id,)).fetchall()
         return [r[0] for r in rows]
