@@ -125,7 +125,14 @@ int Database::schema_version() {
 
 void Database::migrate() {
   const auto& all = migrations();
-  if (schema_version() >= static_cast<int>(all.size())) return;
+  const int version = schema_version();
+  if (version > static_cast<int>(all.size())) {
+    // A newer amlemu made it: its tables may mean what this build cannot know.
+    throw std::runtime_error(file_.string() + " has schema version " + std::to_string(version) +
+                             " but this amlemu knows up to " + std::to_string(all.size()) +
+                             ": use the amlemu build that created it");
+  }
+  if (version == static_cast<int>(all.size())) return;
   // Migrations run under the write lock, so concurrent first opens apply each one once.
   Transaction tx(*this);
   for (int v = schema_version(); v < static_cast<int>(all.size()); ++v) {

@@ -53,8 +53,8 @@ struct GoldenWorkspace {
     r.experiment_name = file["experiment"].get<std::string>();
     r.target = "local";
     r.definition = {{"script", "train.py"}};
-    RunStore(ws.impl().db).insert_run(r, "2026-11-26T06:00:00.000Z");
-    auto& db = ws.impl().db;
+    RunStore(ws).insert_run(r, "2026-11-26T06:00:00.000Z");
+    auto& db = amlemu::detail::database(ws);
     storage::Transaction tx(db);
     auto st = db.prepare(
         "INSERT INTO metrics (run_id, name, kind, step, value, time) VALUES (?, ?, ?, ?, ?, ?)");
@@ -111,7 +111,7 @@ TEST_CASE("golden metrics: get_metrics(name) gives each name's golden shape",
           "[history][metrics][golden]") {
   GoldenWorkspace w;
   const auto want = as_cpp_shows(w.file["metrics"]);
-  RunStore store(w.ws.impl().db);
+  RunStore store(w.ws);
   for (auto it = want.begin(); it != want.end(); ++it) {
     INFO("metric " << it.key());
     CHECK(store.metrics(w.run_id, it.key()) == json({{it.key(), it.value()}}));

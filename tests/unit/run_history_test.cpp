@@ -293,3 +293,43 @@ TEST_CASE("a live run whose supervisor is gone is marked Failed when next looked
   CHECK_THAT(run.get_details()["error"]["error"]["message"].get<std::string>(),
              Catch::Contains("supervisor (pid 99999999) ended without finishing the run"));
 }
+
+TEST_CASE("child runs are numbered in submission order and listed with their parent",
+          "[history][children]") {
+  TempHome t;
+  auto ws = Workspace::create("kids", "s", "r");
+  RunStore store(ws);
+  store.insert_run(record("sweep_1_00000001"), "2026-01-01T00:00:00.000Z");
+  for (const char* id : {"sweep_1_00000001_0", "sweep_1_00000001_1", "sweep_1_00000001_2"}) {
+    auto child = record(id);
+    child.parent_run_id = "sweep_1_00000001";
+    child.child_number = 41;  // ignored: the store numbers children
+    store.insert_run(child, "2026-01-01T00:00:01.000Z");
+  }
+  store.insert_run(record("other_1_00000002"), "2026-01-01T00:00:02.000Z");
+  const auto kids = store.children("sweep_1_00000001");
+  REQUIRE(kids.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(kids[static_cast<size_t>(i)].child_number == i);
+    CHECK(kids[static_cast<size_t>(i)].parent_run_id == "sweep_1_00000001");
+  }
+  CHECK(kids[2].run_id == "sweep_1_00000001_2");
+  CHECK(store.find("sweep_1_00000001")->parent_run_id.empty());
+  CHECK(store.find("sweep_1_00000001")->child_number == -1);
+  CHECK(store.children("other_1_00000002").empty());
+  auto orphan = record("orphan_1_00000003");
+  orphan.parent_run_id = "no_such_parent";
+  CHECK_THROWS_WITH(store.insert_run(orphan, "2026-01-01T00:00:03.000Z"),
+                    Catch::Contains("parent run 'no_such_parent' not found"));
+  CHECK_FALSE(store.find("orphan_1_00000003"));
+}
+
+TEST_CASE("a database made by a newer amlemu is refused with its version, not used",
+          "[history][schema]") {
+  TempHome t;
+  const auto state = Workspace::create("future", "s", "r").state_dir();
+  detail::database(Workspace::open_state_dir(state)).exec("PRAGMA user_version=99");
+  CHECK_THROWS_WITH(Workspace::open_state_dir(state),
+                    Catch::Contains("has schema version 99 but this amlemu knows up to") &&
+                        Catch::Contains("use the amlemu build that created it"));
+}
