@@ -176,4 +176,10 @@ void Run::cancel() const {
   }
 }
 
+std::vector<Run> Run::get_children() const {
+  std::vector<Run> out;
+  for (const auto& c : history::RunStore(ws_).children(id_)) out.emplace_back(ws_, c.run_id);
+  return out;
+}
+
 }  // namespace amlemu

@@ -92,4 +92,23 @@ Outcome decide_outcome(StopReason reason, const std::optional<FailedProcess>& fa
   return {RunStatus::Failed, error, "The experiment failed. Finalizing run...", true};
 }
 
+Outcome roll_up_children(StopReason reason, const std::optional<FailedChild>& failed,
+                         int children, int max_seconds) {
+  if (reason == StopReason::Canceled || reason == StopReason::TimedOut) {
+    auto o = decide_outcome(reason, std::nullopt, max_seconds, "", nullptr);
+    o.closing_line = "The parent run was canceled; its child runs were canceled with it.";
+    return o;
+  }
+  if (failed) {
+    nlohmann::json error = {{"error",
+                             {{"code", "UserError"},
+                              {"message", "Child run " + failed->run_id + " failed: " +
+                                              failed->message},
+                              {"failedChildRun", failed->run_id}}}};
+    return {RunStatus::Failed, error, "A child run failed.", false};
+  }
+  return {RunStatus::Completed, nullptr,
+          "All " + std::to_string(children) + " child runs completed.", false};
+}
+
 }  // namespace amlemu::launch

@@ -50,4 +50,16 @@ Outcome decide_outcome(StopReason reason, const std::optional<FailedProcess>& fa
                        int max_seconds, const std::string& preempted_node,
                        const std::function<std::string(const std::string& log)>& log_tail);
 
+/// A child run that failed, as its parent reports it.
+struct FailedChild {
+  std::string run_id;
+  std::string message;  // the child's own error message
+};
+
+/// A parent run's outcome from its children: Canceled when it was canceled, Failed when a
+/// child failed (naming the first), else Completed. A parent has no outputs of its own, so it
+/// goes to its terminal status without Finalizing.
+Outcome roll_up_children(StopReason reason, const std::optional<FailedChild>& failed,
+                         int children, int max_seconds);
+
 }  // namespace amlemu::launch

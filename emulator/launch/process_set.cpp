@@ -25,12 +25,15 @@ void ProcessSet::signal_live(int signal) {
 }
 
 StopReason ProcessSet::wait(const std::function<std::optional<StopRequest>()>& interrupt,
-                            const std::function<void()>& tick) {
+                            const std::function<void()>& tick,
+                            const std::function<bool()>& top_up) {
   StopReason reason = StopReason::Exited;
   std::optional<StopSequence> stopping;
   size_t step = 0;
   Clock::TimePoint next_step{};
+  bool more = true;
   for (;;) {
+    if (!stopping && more) more = top_up ? top_up() : false;
     bool all_exited = true;
     bool primaries_done = true;
     for (size_t i = 0; i < members_.size(); ++i) {
@@ -47,13 +50,13 @@ StopReason ProcessSet::wait(const std::function<std::optional<StopRequest>()>& i
       if (!m.code) all_exited = false;
       if (!m.code && !m.server) primaries_done = false;
     }
-    if (all_exited) return reason;
+    if (all_exited && (stopping || !more)) return reason;
     const auto now = clock_.now();
     if (!stopping) {
       if (auto request = interrupt ? interrupt() : std::nullopt) {
         reason = request->reason;
         stopping = std::move(request->sequence);
-      } else if (failed_ || primaries_done) {
+      } else if ((failed_ && failure_stops_others_) || (primaries_done && !more)) {
         stopping = graceful_stop(grace_);  // a failure ends the rest; done workers end servers
       }
       if (stopping) {

@@ -57,13 +57,20 @@ class ProcessSet {
 
   /// Starts a process. Throws what the launcher throws.
   void start(Member member);
+  /// Takes a member whose `process` was started elsewhere (a child run).
+  void adopt(Member member) { members_.push_back(std::move(member)); }
+  /// Whether the first failure stops the others (a distributed run: yes; a parent's child
+  /// runs: no, each goes on).
+  void set_failure_stops_others(bool stops) { failure_stops_others_ = stops; }
 
   /// Waits until every process has ended. The run goes on until every non-server process has
   /// exited; the first failure stops the rest, and servers are stopped once the others are
   /// done (both gracefully). Each turn, while nothing is stopping yet, `interrupt()` may ask
-  /// for a stop; `tick()` runs every turn. Returns why the processes stopped.
+  /// for a stop and `top_up()` may start (or adopt) more members, returning whether it has more
+  /// to come; `tick()` runs every turn. Returns why the processes stopped.
   StopReason wait(const std::function<std::optional<StopRequest>()>& interrupt,
-                  const std::function<void()>& tick);
+                  const std::function<void()>& tick,
+                  const std::function<bool()>& top_up = nullptr);
 
   /// The process that failed on its own first (not one stopped by the set), if any.
   std::optional<size_t> first_failure() const { return failed_; }
@@ -78,6 +85,7 @@ class ProcessSet {
   std::chrono::milliseconds grace_;
   std::vector<Member> members_;
   std::optional<size_t> failed_;
+  bool failure_stops_others_ = true;
 };
 
 }  // namespace amlemu::launch

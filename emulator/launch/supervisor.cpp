@@ -18,6 +18,7 @@
 #include "compute/node_source.hpp"
 #include "environment/environment.hpp"
 #include "history/run_store.hpp"
+#include "launch/child_runs.hpp"
 #include "launch/job_folder.hpp"
 #include "launch/process_environment.hpp"
 #include "launch/process_set.hpp"
@@ -96,6 +97,7 @@ class Driver {
 
   void drive(const history::RunRecord& rec) {
     const auto& def = rec.definition;
+    if (def.value("kind", "") == "parent") return drive_parent(rec);
     nodes_source_ = compute::make_node_source(ws_, id_, rec.target, def.value("nodeCount", 1),
                                               clock_);
     target_ = rec.target;
@@ -131,6 +133,34 @@ class Driver {
         [&](const std::string& log) { return read_tail(logs_dir_ / log, 16384); });
     logs_.close_primary(logs_dir_ / plan.primary_log, outcome.closing_line);
     finalize(outcome);
+  }
+
+  // A parent run: Running while its children run (each an ordinary run with its own
+  // supervisor), then the status its children roll up to.
+  void drive_parent(const history::RunRecord& rec) {
+    const auto& def = rec.definition;
+    target_ = rec.target;
+    if (!status(RunStatus::Running) || canceled()) return;
+    const auto parent_log = logs_dir_ / "parent_log.txt";
+    const int max_seconds = def.value("maxRunDurationSeconds", 2592000);
+    const auto deadline = clock_.now() + std::chrono::seconds(max_seconds);
+    auto source = listed_children(def);
+    const auto result = run_children(
+        ws_, id_, *source, def.value("maxConcurrentRuns", 0), launcher_, clock_, policy_.poll,
+        policy_.grace,
+        [&]() -> std::optional<StopRequest> {
+          if (interrupts_.cancel) return StopRequest{StopReason::Canceled, graceful_stop(policy_.grace)};
+          if (clock_.now() >= deadline) {
+            status(RunStatus::CancelRequested);
+            return StopRequest{StopReason::TimedOut, graceful_stop(policy_.grace)};
+          }
+          return std::nullopt;
+        },
+        [&](const std::string& child) { logs_.close_primary(parent_log, "Child run " + child + " submitted"); });
+    const auto outcome = roll_up_children(result.reason, result.failed, result.children, max_seconds);
+    logs_.close_primary(parent_log, outcome.closing_line);
+    register_files();
+    status(outcome.status.c_str(), outcome.error);
   }
 
   // Preparing: the environment, built once and cached. Nothing when it cannot be prepared (the

@@ -186,7 +186,22 @@ Experiment::Experiment(const Workspace& ws, const std::string& name) : ws_(ws), 
   }
 }
 
-Run Experiment::submit(const Estimator& estimator) const {
+namespace {
+
+// Starts the recorded run's supervisor; a run whose supervisor cannot start is Failed.
+void start_supervisor(const Workspace& ws, const std::string& run_id) {
+  try {
+    launch::spawn_supervisor(ws, run_id);
+  } catch (const std::exception& e) {
+    history::RunStore(ws).set_status(
+        run_id, RunStatus::Failed, now_iso(),
+        {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
+  }
+}
+
+// The ordinary submission path, for top-level runs and child runs alike.
+Run submit_run(const Workspace& ws_, const std::string& name_, const Estimator& estimator,
+               const std::string& parent_run_id) {
   validate(ws_, estimator);
   // The snapshot is stored once per content (and checked against the limits) before anything
   // about the run is written; a stored snapshot that no run uses is harmless and reusable.
@@ -216,21 +231,57 @@ Run Experiment::submit(const Estimator& estimator) const {
     if (!estimator.display_name.empty()) rec.properties["displayName"] = estimator.display_name;
     if (!estimator.description.empty()) rec.properties["description"] = estimator.description;
     rec.tags = estimator.tags;
+    rec.parent_run_id = parent_run_id;
     history::RunStore(ws_).insert_run(rec, iso_utc(now));
   } catch (...) {
     std::error_code ec;
     stdfs::remove_all(run_dir, ec);
     throw;
   }
-  try {
-    launch::spawn_supervisor(ws_, run_id);
-  } catch (const std::exception& e) {
-    history::RunStore(ws_)
-        .set_status(run_id, RunStatus::Failed, now_iso(),
-                    {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
-  }
+  start_supervisor(ws_, run_id);
   return Run(ws_, run_id);
 }
+
+}  // namespace
+
+Run Experiment::submit(const Estimator& estimator) const {
+  return submit_run(ws_, name_, estimator, "");
+}
+
+Run Run::submit_child(const Estimator& config) const {
+  return submit_run(ws_, experiment_name(), config, id_);
+}
+
+Run Experiment::submit_parent(const std::vector<nlohmann::ordered_json>& child_specs,
+                              const stdfs::path& spec_directory, int max_concurrent_runs) const {
+  if (child_specs.empty()) throw UserErrorException("children: a parent run needs child runs");
+  if (max_concurrent_runs < 0) {
+    throw UserErrorException("max_concurrent_runs must be 0 (all at once) or more");
+  }
+  nlohmann::json children = nlohmann::json::array();
+  for (size_t i = 0; i < child_specs.size(); ++i) {
+    const auto spec = parse_job_spec(child_specs[i], spec_directory,
+                                     "children[" + std::to_string(i) + "]");
+    validate(ws_, spec.estimator);
+    children.push_back(child_specs[i].dump());  // as text: its keys keep their order
+  }
+  const auto now = std::chrono::system_clock::now();
+  history::RunRecord rec;
+  rec.run_id = make_run_id(name_, epoch_seconds(now));
+  rec.experiment_name = name_;
+  rec.target = "local";
+  rec.definition = {{"kind", "parent"},
+                    {"children", children},
+                    {"specDirectory", stdfs::absolute(spec_directory).string()},
+                    {"maxConcurrentRuns", max_concurrent_runs},
+                    {"maxRunDurationSeconds", 2592000}};
+  rec.properties = {{"azureml.runsource", "parent"}};
+  stdfs::create_directories(layout::artifacts(ws_.state_dir(), rec.run_id) / layout::kLogsDir);
+  history::RunStore(ws_).insert_run(rec, iso_utc(now));
+  start_supervisor(ws_, rec.run_id);
+  return Run(ws_, rec.run_id);
+}
+
 
 std::vector<Run> Experiment::get_runs(int max_results) const {
   std::vector<Run> out;

@@ -1,8 +1,11 @@
 // Experiments: named groups of runs, created on first use.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "amlemu/estimator.hpp"
 #include "amlemu/run.hpp"
@@ -26,6 +29,17 @@ class Experiment {
   /// status. Returns at once; the run outlives the calling process.
   /// Throws UserErrorException / ComputeTargetException with nothing recorded on bad input.
   Run submit(const Estimator& estimator) const;
+
+  /// Submits a parent run whose children are the given job specs (estimator-style JSON, the
+  /// documents `amlemu job create --file` takes; relative paths from `spec_directory`). The
+  /// parent's supervisor submits each as a child run through the ordinary path (at most
+  /// `max_concurrent_runs` live at a time; 0: all at once), cancels them when the parent is
+  /// canceled, and rolls their statuses up: Completed when every child completed, Failed
+  /// naming the first child that failed (the others go on), Canceled when canceled. Every spec
+  /// is checked before anything is written. The seam for sweeps and pipelines.
+  Run submit_parent(const std::vector<nlohmann::ordered_json>& child_specs,
+                    const std::filesystem::path& spec_directory,
+                    int max_concurrent_runs = 0) const;
 
   /// Runs of this experiment, newest first; at most `max_results` (0: all), limited in the
   /// query, so listing the last few runs costs the same however many the experiment has.

@@ -14,6 +14,8 @@
 
 namespace amlemu {
 
+struct Estimator;
+
 class Model;
 
 /// The status strings of the service, in their normal order.
@@ -93,6 +95,12 @@ class Run {
 
   /// Asks the run to stop: CancelRequested, then Canceled once its processes are gone.
   void cancel() const;
+
+  /// `submit_child(config)`: submits `config` as a child run of this run, in this run's
+  /// experiment, through the ordinary submission path (numbered from 0 in submission order).
+  Run submit_child(const Estimator& config) const;
+  /// `get_children()`: the child runs, in the order they were submitted.
+  std::vector<Run> get_children() const;
 
  private:
   Workspace ws_;

@@ -304,3 +304,49 @@ TEST_CASE("Preparing lines in 55_azureml-execution carry the time they happened,
   CHECK_THAT(text, Catch::StartsWith("2026-01-01T00:00:00.000000|Environment env-1 built"));
   CHECK_THAT(text, Catch::Contains("2026-01-01T00:00:07.000000|placed"));
 }
+
+// ---- Parent runs: children topped up, a failure that stops nothing, the roll-up. ----
+
+TEST_CASE("a parent's children are topped up to the concurrency limit, and one failing stops "
+          "none", "[launch][process_set][parent]") {
+  StepClock clock;
+  ScriptedLauncher launcher(clock, {{"c0", {100ms, 0, true}}, {"c1", {150ms, 1, true}},
+                                    {"c2", {300ms, 0, true}}, {"c3", {200ms, 0, true}}});
+  ProcessSet set(launcher, clock, 20ms, 5000ms);
+  set.set_failure_stops_others(false);
+  int next = 0;
+  size_t most_live = 0;
+  const auto top_up = [&] {
+    size_t live = 0;
+    for (const auto& m : set.members()) live += m.code ? 0 : 1;
+    while (next < 4 && live < 2) {
+      set.start(member("c" + std::to_string(next++)));
+      ++live;
+    }
+    most_live = std::max(most_live, live);
+    return next < 4;
+  };
+  CHECK(set.wait(nullptr, nullptr, top_up) == StopReason::Exited);
+  CHECK(set.members().size() == 4);
+  CHECK(most_live == 2);
+  REQUIRE(set.first_failure());
+  CHECK(set.members()[*set.first_failure()].name == "c1");
+  CHECK(launcher.sent.empty());  // nobody was stopped
+  for (const auto& m : set.members()) CHECK_FALSE(m.stopped_by_us);
+}
+
+TEST_CASE("a parent run rolls its children up", "[launch][outcome][parent]") {
+  auto o = roll_up_children(StopReason::Exited, std::nullopt, 3, 60);
+  CHECK(o.status == "Completed");
+  CHECK_FALSE(o.through_finalizing);
+  o = roll_up_children(StopReason::Exited, FailedChild{"exp_1_x_1", "User program failed with exit code 2"}, 3, 60);
+  CHECK(o.status == "Failed");
+  CHECK(o.error["error"]["message"] == "Child run exp_1_x_1 failed: User program failed with exit code 2");
+  CHECK(o.error["error"]["failedChildRun"] == "exp_1_x_1");
+  o = roll_up_children(StopReason::Canceled, FailedChild{"exp_1_x_1", "x"}, 3, 60);
+  CHECK(o.status == "Canceled");
+  CHECK(o.error.is_null());
+  o = roll_up_children(StopReason::TimedOut, std::nullopt, 3, 60);
+  CHECK(o.status == "Canceled");
+  CHECK(o.error["error"]["message"] == "The run exceeded max_run_duration_seconds (60 s) and was canceled");
+}
