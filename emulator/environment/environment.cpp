@@ -234,6 +234,13 @@ void build(Launcher& launcher, const Specification& spec, const stdfs::path& dir
 
 }  // namespace
 
+bool is_ready(const Specification& spec, const stdfs::path& root) {
+  if (spec.user_managed) return true;
+  if (!spec.conda_packages.empty()) return false;
+  std::error_code ec;
+  return stdfs::exists(root / spec.id() / kMarker, ec);
+}
+
 Prepared prepare(const Specification& spec, const stdfs::path& root,
                  const stdfs::path& build_log, Launcher& launcher) {
   const auto started = std::chrono::steady_clock::now();

@@ -38,6 +38,10 @@ std::filesystem::path base_python();
 /// Reads no process: only the interpreter file's metadata.
 Specification resolve(const nlohmann::json& run_definition);
 
+/// Whether the environment can be used without a build: user-managed, or built and complete
+/// (its marker exists). A cheap look, for deciding whether Preparing will take a while.
+bool is_ready(const Specification& spec, const std::filesystem::path& environments_root);
+
 struct Prepared {
   std::filesystem::path python;  // the interpreter the script runs with
   std::string id;                // empty for user-managed environments

@@ -280,6 +280,19 @@ bool RunStore::set_status(const std::string& run_id, const std::string& status,
   return true;
 }
 
+bool RunStore::set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates) {
+  storage::Transaction tx(db_);
+  bool ok = true;
+  for (const auto& u : updates) {
+    if (!set_status(run_id, u.status, u.time, u.error)) {
+      ok = false;
+      break;
+    }
+  }
+  tx.commit();
+  return ok;
+}
+
 std::vector<StatusChange> RunStore::status_history(const std::string& run_id) {
   std::vector<StatusChange> out;
   auto st = db_.prepare("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY seq");
@@ -313,6 +326,15 @@ bool RunStore::fail_if_supervisor_gone(const RunRecord& run, const std::string& 
                 {"message", "The run's supervisor (pid " + std::to_string(*run.supervisor_pid) +
                                 ") ended without finishing the run; " + consequence}}}});
   return true;
+}
+
+std::optional<std::pair<long long, std::optional<std::int64_t>>> RunStore::supervisor(
+    const std::string& run_id) {
+  auto st = db_.prepare("SELECT supervisor_pid, supervisor_start FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return std::make_pair(static_cast<long long>(st.integer(0)),
+                        st.is_null(1) ? std::nullopt : std::optional<std::int64_t>(st.integer(1)));
 }
 
 void RunStore::set_supervisor(const std::string& run_id, long long pid,

@@ -56,6 +56,13 @@ struct MetricRow {
 ///   string `"NaN"` (JSON has no NaN; Python's `get_metrics()` gives the float).
 nlohmann::json shape_metrics(const std::vector<MetricRow>& rows);
 
+/// A status change to record.
+struct StatusUpdate {
+  std::string status;
+  std::string time;
+  nlohmann::json error;  // null unless Failed (or Canceled by the time limit)
+};
+
 /// Whether the service allows going from `from` to `to` (terminal statuses are final).
 bool is_valid_transition(const std::string& from, const std::string& to);
 
@@ -83,9 +90,16 @@ class RunStore {
   /// changing nothing, when the run is already terminal or the transition is not allowed.
   bool set_status(const std::string& run_id, const std::string& status, const std::string& time,
                   const nlohmann::json& error = nullptr);
+  /// Records several status changes in order, in one transaction, each as set_status does.
+  /// Returns false at the first one that is not allowed (the ones before it are kept).
+  bool set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates);
   std::vector<StatusChange> status_history(const std::string& run_id);
   /// Newest first; only `experiment`'s runs when given; at most `limit` (0: all).
   std::vector<RunRecord> list(const std::optional<std::string>& experiment, int limit = 0);
+  /// The run's recorded supervisor (pid, start time), a cheap read for watchers; nullopt until
+  /// it has recorded itself.
+  std::optional<std::pair<long long, std::optional<std::int64_t>>> supervisor(
+      const std::string& run_id);
   /// Records the live supervisor: its pid and its start time (see common/proc.hpp).
   void set_supervisor(const std::string& run_id, long long pid, std::optional<std::int64_t> start);
   /// When `run` is live but its supervisor is gone (killed, or the machine restarted): kills

@@ -1,4 +1,8 @@
 // Run::wait_for_completion: the SDK's console framing over a live log.
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -10,6 +14,7 @@
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
+#include "common/proc.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
 
@@ -107,6 +112,48 @@ std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream
   return offset;
 }
 
+// The run's supervisor, watched through a pidfd: it records the terminal status once the run
+// holds nothing more and then exits, so its exit is the moment to look, rather than the end of
+// a back-off. Pidfds need no watch to be dropped at exit (inotify's cost 10 to 20 ms).
+class SupervisorWatch {
+ public:
+  ~SupervisorWatch() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  /// Opens the pidfd once the run has recorded its live supervisor.
+  void attach(const std::optional<std::pair<long long, std::optional<std::int64_t>>>& who) {
+    if (fd_ >= 0 || gone_ || !who) return;
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, who->first, 0));
+    if (fd < 0) return;
+    // Opened after the check, so a pid reused meanwhile is not taken for the supervisor.
+    if (!process_alive(who->first, who->second)) {
+      ::close(fd);
+      gone_ = true;
+      return;
+    }
+    fd_ = fd;
+  }
+  bool attached() const { return fd_ >= 0; }
+  /// Waits up to `d`, returning early when the supervisor exits (then it is watched no more).
+  void wait(std::chrono::milliseconds d, Clock& clock) {
+    if (fd_ < 0) {
+      clock.sleep_for(d);
+      return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(d.count())) > 0) {
+      ::close(fd_);
+      fd_ = -1;
+      gone_ = true;
+    }
+  }
+  bool gone() const { return gone_; }
+
+ private:
+  int fd_ = -1;
+  bool gone_ = false;
+};
+
 }  // namespace
 
 nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error) const {
@@ -124,10 +171,14 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   std::string block;
   auto& clock = real_clock();
   const auto began = clock.now();
+  SupervisorWatch supervisor;
   for (int tick = 0;; ++tick) {
-    const auto s = store.status(id_);
+    // Once the supervisor has exited, the full look (get_status) also records a run whose
+    // supervisor died without finishing it.
+    const auto s = supervisor.gone() ? std::optional<std::string>(get_status()) : store.status(id_);
     if (!s) throw NotFoundException("Run '" + id_ + "' not found");
     status = *s;
+    if (!supervisor.attached() && !supervisor.gone()) supervisor.attach(store.supervisor(id_));
     const bool done = RunStatus::is_terminal(status);
     std::string log = followed;
     if (show_output && (tick % kLogListEvery == 0 || done)) log = pick_log(artifacts);
@@ -141,7 +192,7 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
       if (!followed.empty()) offset = pump(artifacts / followed, offset, out, done, block);
     }
     if (done) break;
-    clock.sleep_for(next_wait(clock.now() - began));
+    supervisor.wait(next_wait(clock.now() - began), clock);
   }
   const auto details = get_details();
   if (show_output) {

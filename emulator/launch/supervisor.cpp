@@ -102,12 +102,17 @@ class Driver {
                                               clock_);
     target_ = rec.target;
 
-    if (!status(RunStatus::Preparing) || canceled()) return;
+    // Preparing and Queued are held back, each with its own time, and written with the next
+    // status in one transaction, unless this run has to wait in them (an environment to build,
+    // no node free, data to download): then they are written before the wait.
+    defer(RunStatus::Preparing);
+    if (canceled()) return;
     auto& env = env_ = prepare_environment(def);
     if (!env) return;
 
-    if (!status(RunStatus::Queued) || canceled()) return;
-    if (!acquire_nodes()) return;
+    defer(RunStatus::Queued);
+    if (canceled() || !acquire_nodes()) return;
+    if (downloads(def) && !flush()) return;
     for (size_t i = 0; i < held_.size(); ++i) nodes_.push_back(prepare_node(rec, i));
 
     if (!status(RunStatus::Running) || canceled()) return;
@@ -168,6 +173,7 @@ class Driver {
   std::optional<environment::Prepared> prepare_environment(const nlohmann::json& def) {
     try {
       const auto spec = environment::resolve(def);
+      if (!environment::is_ready(spec, layout::environments(ws_.state_dir()))) flush();
       auto env = environment::prepare(spec, layout::environments(ws_.state_dir()),
                                       logs_dir_ / "20_image_build_log.txt", launcher_);
       if (spec.user_managed) {
@@ -193,6 +199,7 @@ class Driver {
     for (;;) {
       held_ = nodes_source_->try_acquire();
       if (!held_.empty()) break;
+      if (!flush()) return false;  // waiting: Queued shows
       // The scheduler may have ended the run (its GPUs cannot be had under the "fail" policy).
       if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return false;
       if (interrupts_.cancel) {
@@ -296,9 +303,25 @@ class Driver {
 
   // A terminal status is recorded once the run holds nothing: whoever sees it may reuse the
   // nodes, delete the environment or read a workspace that no longer changes.
+  // Every status goes out with the ones held back before it, in one transaction.
   bool status(const char* s, const nlohmann::json& error = nullptr) {
     if (RunStatus::is_terminal(s)) cleanup();
-    return store_.set_status(id_, s, clock_.wall_iso(), error);
+    deferred_.push_back({s, clock_.wall_iso(), error});
+    return flush();
+  }
+  void defer(const char* s) { deferred_.push_back({s, clock_.wall_iso(), nullptr}); }
+  bool flush() {
+    if (deferred_.empty()) return true;
+    const bool ok = store_.set_statuses(id_, deferred_);
+    deferred_.clear();
+    return ok;
+  }
+  static bool downloads(const nlohmann::json& def) {
+    const auto refs = def.value("dataReferences", nlohmann::json::object());
+    for (const auto& [name, ref] : refs.items()) {
+      if (ref.value("mode", "") != "Mount") return true;
+    }
+    return false;
   }
   bool canceled() {
     if (!interrupts_.cancel) return false;
@@ -435,6 +458,7 @@ class Driver {
   std::string target_;
   std::unique_ptr<compute::NodeSource> nodes_source_;
   std::optional<environment::Prepared> env_;
+  std::vector<history::StatusUpdate> deferred_;  // statuses not written yet, with their times
   std::vector<compute::NodeInfo> held_;
   std::vector<NodeContext> nodes_;  // one record per held node: its context and folders
   std::string preempted_node_;
