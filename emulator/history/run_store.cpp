@@ -282,15 +282,10 @@ bool RunStore::set_status(const std::string& run_id, const std::string& status,
 
 bool RunStore::set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates) {
   storage::Transaction tx(db_);
-  bool ok = true;
-  for (const auto& u : updates) {
-    if (!set_status(run_id, u.status, u.time, u.error)) {
-      ok = false;
-      break;
-    }
-  }
+  bool last = false;
+  for (const auto& u : updates) last = set_status(run_id, u.status, u.time, u.error);
   tx.commit();
-  return ok;
+  return last;
 }
 
 std::vector<StatusChange> RunStore::status_history(const std::string& run_id) {

@@ -90,8 +90,9 @@ class RunStore {
   /// changing nothing, when the run is already terminal or the transition is not allowed.
   bool set_status(const std::string& run_id, const std::string& status, const std::string& time,
                   const nlohmann::json& error = nullptr);
-  /// Records several status changes in order, in one transaction, each as set_status does.
-  /// Returns false at the first one that is not allowed (the ones before it are kept).
+  /// Records several status changes in order, in one transaction, each as set_status does (one
+  /// that is not allowed is left out: [Preparing, Canceled] after CancelRequested records
+  /// Canceled). Returns whether the last was recorded.
   bool set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates);
   std::vector<StatusChange> status_history(const std::string& run_id);
   /// Newest first; only `experiment`'s runs when given; at most `limit` (0: all).

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -124,7 +125,10 @@ class SupervisorWatch {
   void attach(const std::optional<std::pair<long long, std::optional<std::int64_t>>>& who) {
     if (fd_ >= 0 || gone_ || !who) return;
     const int fd = static_cast<int>(::syscall(SYS_pidfd_open, who->first, 0));
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == ESRCH) gone_ = true;  // it died before the first look
+      return;
+    }
     // Opened after the check, so a pid reused meanwhile is not taken for the supervisor.
     if (!process_alive(who->first, who->second)) {
       ::close(fd);

@@ -15,7 +15,11 @@ class ChildRunProcess : public Process {
   ChildRunProcess(const Workspace& ws, std::string run_id) : store_(ws), ws_(ws), id_(std::move(run_id)) {}
   int pid() const override { return 0; }
   std::optional<int> poll() override {
-    const auto status = store_.status(id_).value_or(RunStatus::Failed);
+    // Now and then the full look, which also records a child whose supervisor died (a cheap
+    // status read never would, and the parent would wait for ever).
+    const auto status = ++polls_ % kFullLookEvery == 0
+                            ? Run(ws_, id_).get_status()
+                            : store_.status(id_).value_or(RunStatus::Failed);
     if (status == RunStatus::Completed) return 0;
     if (status == RunStatus::Failed) return 1;
     if (status == RunStatus::Canceled) return 128 + SIGTERM;
@@ -32,6 +36,8 @@ class ChildRunProcess : public Process {
   Workspace ws_;
   std::string id_;
   bool canceled_ = false;
+  int polls_ = 0;
+  static constexpr int kFullLookEvery = 25;
 };
 
 class ListedChildren : public ChildSource {
@@ -94,8 +100,8 @@ ChildrenResult run_children(const Workspace& ws, const std::string& parent_run_i
         ++result.children;
         if (on_submit) on_submit(child.id());
       } catch (const std::exception& e) {
-        not_submitted = FailedChild{"number " + std::to_string(result.children),
-                                    std::string("it could not be submitted: ") + e.what()};
+        not_submitted = FailedChild{"", "child run number " + std::to_string(result.children) +
+                                            " could not be submitted: " + e.what()};
       }
     }
     return !not_submitted && !source.exhausted();

@@ -99,6 +99,10 @@ Outcome roll_up_children(StopReason reason, const std::optional<FailedChild>& fa
     o.closing_line = "The parent run was canceled; its child runs were canceled with it.";
     return o;
   }
+  if (failed && failed->run_id.empty()) {  // a child that could not even be submitted
+    return {RunStatus::Failed, service_error("ServiceError", failed->message),
+            "A child run could not be submitted.", false};
+  }
   if (failed) {
     nlohmann::json error = {{"error",
                              {{"code", "UserError"},

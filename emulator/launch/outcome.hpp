@@ -52,8 +52,8 @@ Outcome decide_outcome(StopReason reason, const std::optional<FailedProcess>& fa
 
 /// A child run that failed, as its parent reports it.
 struct FailedChild {
-  std::string run_id;
-  std::string message;  // the child's own error message
+  std::string run_id;   // "" for a child that could not be submitted
+  std::string message;  // the child's own error message (or why it was not submitted)
 };
 
 /// A parent run's outcome from its children: Canceled when it was canceled, Failed when a

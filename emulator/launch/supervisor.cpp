@@ -97,6 +97,8 @@ class Driver {
 
   void drive(const history::RunRecord& rec) {
     const auto& def = rec.definition;
+    // A run canceled (or failed) before its supervisor started has nothing left to do.
+    if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return;
     if (def.value("kind", "") == "parent") return drive_parent(rec);
     nodes_source_ = compute::make_node_source(ws_, id_, rec.target, def.value("nodeCount", 1),
                                               clock_);
@@ -132,6 +134,7 @@ class Driver {
       return;
     }
     const auto [reason, failed] = run_processes(plan, def.value("maxRunDurationSeconds", 2592000));
+    plan.ports.reset();  // the servers' ports go back now, not after the terminal status
 
     const auto outcome = decide_outcome(
         reason, failed, def.value("maxRunDurationSeconds", 0), preempted_node_,
@@ -173,7 +176,9 @@ class Driver {
   std::optional<environment::Prepared> prepare_environment(const nlohmann::json& def) {
     try {
       const auto spec = environment::resolve(def);
-      if (!environment::is_ready(spec, layout::environments(ws_.state_dir()))) flush();
+      if (!environment::is_ready(spec, layout::environments(ws_.state_dir())) && !flush()) {
+        return std::nullopt;  // the run ended meanwhile (a cancel)
+      }
       auto env = environment::prepare(spec, layout::environments(ws_.state_dir()),
                                       logs_dir_ / "20_image_build_log.txt", launcher_);
       if (spec.user_managed) {
@@ -196,6 +201,9 @@ class Driver {
   // Queued: waiting for the nodes (a cluster scales up when it can). False when the run ended
   // meanwhile (canceled, or failed by the scheduler).
   bool acquire_nodes() {
+    // A cluster's scheduler may end the run in its first step (the "fail" GPU policy): what is
+    // held back is written first, so the run's history keeps Preparing and Queued.
+    if (target_ != "local" && !flush()) return false;
     for (;;) {
       held_ = nodes_source_->try_acquire();
       if (!held_.empty()) break;
@@ -220,6 +228,7 @@ class Driver {
   std::pair<StopReason, std::optional<FailedProcess>> run_processes(const TaskPlan& plan,
                                                                     int max_seconds) {
     ProcessSet set(launcher_, clock_, policy_.poll, policy_.grace);
+    processes_started_ = true;
     const auto started = clock_.wall();
     bool capped = false;
     for (const auto& t : plan.tasks) {
@@ -314,6 +323,13 @@ class Driver {
     if (deferred_.empty()) return true;
     const bool ok = store_.set_statuses(id_, deferred_);
     deferred_.clear();
+    // Before the processes start, a cancel asked for meanwhile (CancelRequested) refuses the
+    // way forward: the run ends Canceled, as asked, not abandoned in CancelRequested.
+    if (!ok && !processes_started_ &&
+        store_.status(id_).value_or("") == RunStatus::CancelRequested) {
+      cleanup();
+      store_.set_status(id_, RunStatus::Canceled, clock_.wall_iso());
+    }
     return ok;
   }
   static bool downloads(const nlohmann::json& def) {
@@ -459,6 +475,7 @@ class Driver {
   std::unique_ptr<compute::NodeSource> nodes_source_;
   std::optional<environment::Prepared> env_;
   std::vector<history::StatusUpdate> deferred_;  // statuses not written yet, with their times
+  bool processes_started_ = false;
   std::vector<compute::NodeInfo> held_;
   std::vector<NodeContext> nodes_;  // one record per held node: its context and folders
   std::string preempted_node_;

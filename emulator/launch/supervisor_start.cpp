@@ -104,10 +104,14 @@ void start_runner_program(const Workspace& ws, const std::string& run_id) {
   std::error_code ec;
   // The runner forks once more and its first child exits, so the supervisor is reparented to
   // init and never becomes a zombie of a long-lived caller.
+  // A run submitted from inside another run (a parent's children, a script that submits) is
+  // its own: it must not carry the other run's scope, whose watchdog would kill it.
+  auto env = boost::this_process::environment();
+  env.erase(kRunScopeVariable);
   bp::child c(bp::exe = runner.string(),
               bp::args = {"--state-dir", ws.state_dir().string(), "--run-id", run_id,
                           "--detach"},
-              bp::std_in<bp::null, (bp::std_out & bp::std_err)> log.string(), ec);
+              bp::std_in<bp::null, (bp::std_out & bp::std_err)> log.string(), env, ec);
   if (ec) throw std::runtime_error("cannot start " + runner.string() + ": " + ec.message());
   c.wait(ec);
   if (c.exit_code() != 0) {
@@ -124,6 +128,9 @@ void prefork_supervisor() {
   done = true;
   const char* mode = std::getenv("AMLEMU_SUPERVISOR");
   if (mode && std::string(mode) == "exec") return;
+  // Inside a run, a forked process would keep that run's scope in its /proc environ, and that
+  // run's watchdog would kill it: such submissions start the runner program without it.
+  if (std::getenv(kRunScopeVariable)) return;
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return;
   std::cout.flush();

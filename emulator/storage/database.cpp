@@ -96,10 +96,17 @@ Database::Database(const std::filesystem::path& file, bool create) : file_(file)
   // log is checkpointed instead when it grows past SQLite's autocheckpoint size, by whichever
   // commit crosses it.
   sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
-  exec("PRAGMA foreign_keys=ON");
-  migrate();
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  } catch (...) {
+    // A constructor that throws runs no destructor: the connection is closed here.
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Database::~Database() {

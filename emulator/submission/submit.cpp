@@ -207,7 +207,7 @@ Run submit_run(const Workspace& ws_, const std::string& name_, const Estimator& 
   // about the run is written; a stored snapshot that no run uses is harmless and reusable.
   const std::string snapshot_id = submission::store_snapshot(
       estimator.source_directory, layout::snapshots(ws_.state_dir()), {});
-  const auto now = std::chrono::system_clock::now();
+  const auto now = real_clock().wall();
   // A v2 job's `name` is its run id, and must be new.
   const std::string run_id =
       estimator.run_name.empty() ? make_run_id(name_, epoch_seconds(now)) : estimator.run_name;
@@ -265,7 +265,7 @@ Run Experiment::submit_parent(const std::vector<nlohmann::ordered_json>& child_s
     validate(ws_, spec.estimator);
     children.push_back(child_specs[i].dump());  // as text: its keys keep their order
   }
-  const auto now = std::chrono::system_clock::now();
+  const auto now = real_clock().wall();
   history::RunRecord rec;
   rec.run_id = make_run_id(name_, epoch_seconds(now));
   rec.experiment_name = name_;

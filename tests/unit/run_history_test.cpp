@@ -333,3 +333,27 @@ TEST_CASE("a database made by a newer amlemu is refused with its version, not us
                     Catch::Contains("has schema version 99 but this amlemu knows up to") &&
                         Catch::Contains("use the amlemu build that created it"));
 }
+
+TEST_CASE("statuses written together skip the ones a cancel made impossible",
+          "[history][status]") {
+  TempHome t;
+  auto ws = Workspace::create("batch", "s", "r");
+  RunStore store(ws);
+  store.insert_run(record("exp_1_bbbbbbbb"), "2026-01-01T00:00:00.000Z");
+  CHECK(store.set_statuses("exp_1_bbbbbbbb", {{"Preparing", "2026-01-01T00:00:01.000Z", nullptr},
+                                              {"Queued", "2026-01-01T00:00:02.000Z", nullptr}}));
+  CHECK(store.set_status("exp_1_bbbbbbbb", "CancelRequested", "2026-01-01T00:00:03.000Z"));
+  // Running is refused after CancelRequested; Canceled, last, is recorded.
+  CHECK(store.set_statuses("exp_1_bbbbbbbb", {{"Running", "2026-01-01T00:00:04.000Z", nullptr},
+                                              {"Canceled", "2026-01-01T00:00:05.000Z", nullptr}}));
+  std::vector<std::string> names, times;
+  for (const auto& c : store.status_history("exp_1_bbbbbbbb")) {
+    names.push_back(c.status);
+    times.push_back(c.time);
+  }
+  CHECK(names == std::vector<std::string>{"NotStarted", "Starting", "Preparing", "Queued",
+                                          "CancelRequested", "Canceled"});
+  CHECK(times[2] == "2026-01-01T00:00:01.000Z");  // each keeps its own time
+  CHECK(times[3] == "2026-01-01T00:00:02.000Z");
+  CHECK_FALSE(store.set_statuses("exp_1_bbbbbbbb", {{"Running", "2026-01-01T00:00:06.000Z", nullptr}}));
+}

@@ -314,3 +314,30 @@ TEST_CASE("a cluster run on a fake clock: Queued, scale-up, Running, preemption"
   INFO("real time " << std::chrono::duration_cast<std::chrono::milliseconds>(real).count() << " ms");
   SUCCEED();
 }
+
+TEST_CASE("a cancel that lands while early statuses are held back still ends the run Canceled",
+          "[launch][supervisor][regression]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, 10ms, 0);
+  Interrupts cancel;
+  // What `job cancel` does: CancelRequested in run history, then SIGTERM to the supervisor.
+  amlemu::history::RunStore(f.ws).set_status(f.run_id, "CancelRequested", amlemu::now_iso());
+  cancel.cancel = true;
+  supervise(f.ws, f.run_id, launcher, clock, cancel, kPolicy);
+  CHECK(launcher.started.empty());
+  CHECK(f.statuses() ==
+        std::vector<std::string>{"NotStarted", "Starting", "CancelRequested", "Canceled"});
+}
+
+TEST_CASE("a run already over when its supervisor starts is left as it is",
+          "[launch][supervisor][regression]") {
+  RunFixture f;
+  FakeClock clock;
+  FakeLauncher launcher(clock, 10ms, 0);
+  const Interrupts none;
+  amlemu::history::RunStore(f.ws).set_status(f.run_id, "Canceled", amlemu::now_iso());
+  supervise(f.ws, f.run_id, launcher, clock, none, kPolicy);
+  CHECK(launcher.started.empty());
+  CHECK(f.statuses() == std::vector<std::string>{"NotStarted", "Starting", "Canceled"});
+}
