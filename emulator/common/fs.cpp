@@ -211,4 +211,16 @@ bool is_within(const stdfs::path& parent, const stdfs::path& child) {
   return true;
 }
 
+std::string read_tail(const stdfs::path& path, std::streamoff max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(start);
+  std::string out(static_cast<size_t>(size - start), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  return out;
+}
+
 }  // namespace amlemu::fs

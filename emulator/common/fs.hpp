@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ void atomic_write(const stdfs::path& path, const std::string& content,
 
 /// Reads a whole file; throws std::runtime_error naming the path when it cannot.
 std::string read_file(const stdfs::path& path);
+/// The last `max_bytes` of a file ("" when it cannot be read).
+std::string read_tail(const stdfs::path& path, std::streamoff max_bytes);
 
 /// Files (not folders) under `root`, as sorted relative paths with '/' separators. Symlinks to
 /// files count as files; symlinked folders are not followed.

@@ -10,6 +10,13 @@ namespace amlemu::datastore {
 
 namespace stdfs = std::filesystem;
 
+bool any_download(const nlohmann::json& refs) {
+  for (const auto& [name, ref] : refs.items()) {
+    if (ref.value("mode", "") != "Mount") return true;
+  }
+  return false;
+}
+
 NodeData materialise(const nlohmann::json& refs, const stdfs::path& state,
                      const stdfs::path& mounts, const stdfs::path& wd) {
   NodeData m;

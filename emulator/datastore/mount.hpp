@@ -20,6 +20,10 @@ struct NodeData {
   std::vector<std::string> preparation_lines;  // for the node's job-preparation log
 };
 
+/// Whether any reference is copied (download mode) rather than mounted: preparing the node
+/// then takes a while.
+bool any_download(const nlohmann::json& data_references);
+
 /// Resolves the runDefinition's `dataReferences` for one node. `datastores_of(name)` is the
 /// datastore's folder; `mounts` the run's mount points; `working_dir` the node's. Throws
 /// UserErrorException naming the reference when its datastore or path does not exist.

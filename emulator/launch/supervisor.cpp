@@ -17,6 +17,7 @@
 #include "common/proc.hpp"
 #include "compute/node_source.hpp"
 #include "environment/environment.hpp"
+#include "datastore/mount.hpp"
 #include "history/run_store.hpp"
 #include "launch/child_runs.hpp"
 #include "launch/job_folder.hpp"
@@ -32,18 +33,6 @@ namespace amlemu::launch {
 namespace stdfs = std::filesystem;
 
 namespace {
-
-std::string read_tail(const stdfs::path& file, std::streamoff max_bytes) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return {};
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = size > max_bytes ? size - max_bytes : 0;
-  in.seekg(start);
-  std::string out(static_cast<size_t>(size - start), '\0');
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  return out;
-}
 
 std::string fmt_seconds(double s) { return std::to_string(s).substr(0, 5) + " s"; }
 std::string fmt_ms(double s) { return std::to_string(static_cast<int>(s * 1000)) + " ms"; }
@@ -114,7 +103,10 @@ class Driver {
 
     defer(RunStatus::Queued);
     if (canceled() || !acquire_nodes()) return;
-    if (downloads(def) && !flush()) return;
+    if (datastore::any_download(def.value("dataReferences", nlohmann::json::object())) &&
+        !flush()) {
+      return;
+    }
     for (size_t i = 0; i < held_.size(); ++i) nodes_.push_back(prepare_node(rec, i));
 
     if (!status(RunStatus::Running) || canceled()) return;
@@ -138,7 +130,7 @@ class Driver {
 
     const auto outcome = decide_outcome(
         reason, failed, def.value("maxRunDurationSeconds", 0), preempted_node_,
-        [&](const std::string& log) { return read_tail(logs_dir_ / log, 16384); });
+        [&](const std::string& log) { return fs::read_tail(logs_dir_ / log, 16384); });
     logs_.close_primary(logs_dir_ / plan.primary_log, outcome.closing_line);
     finalize(outcome);
   }
@@ -331,13 +323,6 @@ class Driver {
       store_.set_status(id_, RunStatus::Canceled, clock_.wall_iso());
     }
     return ok;
-  }
-  static bool downloads(const nlohmann::json& def) {
-    const auto refs = def.value("dataReferences", nlohmann::json::object());
-    for (const auto& [name, ref] : refs.items()) {
-      if (ref.value("mode", "") != "Mount") return true;
-    }
-    return false;
   }
   bool canceled() {
     if (!interrupts_.cancel) return false;
