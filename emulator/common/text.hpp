@@ -6,8 +6,16 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace amlemu {
+
+/// The items with `sep` between them.
+inline std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
 
 /// ASCII lower case.
 inline std::string to_lower(std::string s) {

@@ -16,11 +16,6 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
 
 // The CPUs this process may use, by id (a cpuset may leave gaps).
 std::vector<int> machine_cpus() {

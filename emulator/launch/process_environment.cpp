@@ -1,14 +1,10 @@
 #include "launch/process_environment.hpp"
 
+#include "common/text.hpp"
+
 namespace amlemu::launch {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
 
 // The Azure Batch variables of a node running the run's single task.
 void batch_variables(Environment& env, const RunFacts& run, const NodeFacts& n) {

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/launcher.hpp"
+#include "launch/run_tasks.hpp"
 #include "launch/outcome.hpp"
 
 namespace amlemu::launch {
@@ -36,13 +37,8 @@ struct StopRequest {
   StopSequence sequence;
 };
 
-/// A process of the run and how it ended.
-struct Member {
-  std::string name;     // "" for a single-process run, else "rank 1", "worker 0", "ps 0", ...
-  std::string log;      // its log's file name in azureml-logs/
-  bool server = false;  // ended by the platform once the others are done (parameter servers)
-  int node = 0;
-  ProcessSpec spec;
+/// A process of the run (the task planned for it) and how it ended.
+struct Member : Task {
   std::unique_ptr<Process> process;
   std::optional<int> code;
   bool stopped_by_us = false;

@@ -76,31 +76,33 @@ void ServiceLogs::close_primary(const stdfs::path& primary_log, const std::strin
 void ServiceLogs::process_info(const std::vector<Member>& members,
                                const std::vector<std::string>& node_ids,
                                const std::vector<std::string>& addresses, SystemTime started) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& m : members) {
-    auto e = entry(m, node_ids, addresses);
-    e["startTime"] = iso_utc(started);
-    list.push_back(e);
-  }
-  fs::atomic_write(dir_ / "process_info.json", nlohmann::json{{"processes", list}}.dump(2) + "\n",
-                   fs::Durability::unsynced);
+  write_processes("process_info.json", members, node_ids, addresses, started, false);
 }
 
 void ServiceLogs::process_status(const std::vector<Member>& members,
                                  const std::vector<std::string>& node_ids,
                                  const std::vector<std::string>& addresses, SystemTime started) {
+  write_processes("process_status.json", members, node_ids, addresses, started, true);
+}
+
+void ServiceLogs::write_processes(const std::string& file, const std::vector<Member>& members,
+                                  const std::vector<std::string>& node_ids,
+                                  const std::vector<std::string>& addresses, SystemTime started,
+                                  bool ended) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& m : members) {
     auto e = entry(m, node_ids, addresses);
-    const int code = m.code.value_or(-1);
-    e["exitCode"] = code;
-    e["status"] = m.stopped_by_us ? "Stopped" : (code == 0 ? "Completed" : "Failed");
     e["startTime"] = iso_utc(started);
-    e["endTime"] = iso_utc(m.ended);
+    if (ended) {
+      const int code = m.code.value_or(-1);
+      e["exitCode"] = code;
+      e["status"] = m.stopped_by_us ? "Stopped" : (code == 0 ? "Completed" : "Failed");
+      e["endTime"] = iso_utc(m.ended);
+    }
     list.push_back(e);
   }
-  fs::atomic_write(dir_ / "process_status.json",
-                   nlohmann::json{{"processes", list}}.dump(2) + "\n", fs::Durability::unsynced);
+  fs::atomic_write(dir_ / file, nlohmann::json{{"processes", list}}.dump(2) + "\n",
+                   fs::Durability::unsynced);
 }
 
 }  // namespace amlemu::launch

@@ -25,7 +25,6 @@ class ServiceLogs {
   void preparation(size_t node, const std::string& text);
   /// Names the nodes' logs and writes the lines kept so far into each execution log.
   void open_nodes(const std::vector<std::string>& node_ids);
-  bool nodes_open() const { return !node_ids_.empty(); }
   /// Lines for a node's job-release log (75_job_post-<node>).
   void post(size_t node, const std::vector<std::string>& lines);
 
@@ -42,6 +41,10 @@ class ServiceLogs {
 
  private:
   std::string stamped(const std::string& text);
+  // process_info.json, or with `ended` process_status.json.
+  void write_processes(const std::string& file, const std::vector<Member>& members,
+                       const std::vector<std::string>& node_ids,
+                       const std::vector<std::string>& addresses, SystemTime started, bool ended);
   void append(const std::filesystem::path& file, const std::string& line);
 
   std::filesystem::path dir_;

@@ -224,7 +224,7 @@ class Driver {
     const auto started = clock_.wall();
     bool capped = false;
     for (const auto& t : plan.tasks) {
-      Member m{t.name, t.log, t.server, t.node, t.spec, nullptr, std::nullopt, false, {}};
+      Member m{t, nullptr, std::nullopt, false, {}};
       const double gb = held_[static_cast<size_t>(t.node)].size.memory_gb;
       if (memory_cap_enabled() && gb > 0) {
         m.spec.memory_limit_bytes = static_cast<std::uint64_t>(gb * 1073741824.0);

@@ -14,6 +14,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/text.hpp"
+
 namespace amlemu::launch {
 
 bool port_is_free(const std::string& address, int port) {
@@ -132,13 +134,6 @@ std::string mpi_hostfile(const std::vector<std::string>& addresses, int slots) {
   return out;
 }
 
-namespace {
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
-}  // namespace
 
 std::map<std::string, std::string> mpi_node_variables(const std::vector<std::string>& addresses,
                                                       int node, int processes_per_node) {

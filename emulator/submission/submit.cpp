@@ -200,27 +200,27 @@ void start_supervisor(const Workspace& ws, const std::string& run_id) {
 }
 
 // The ordinary submission path, for top-level runs and child runs alike.
-Run submit_run(const Workspace& ws_, const std::string& name_, const Estimator& estimator,
+Run submit_run(const Workspace& ws, const std::string& experiment, const Estimator& estimator,
                const std::string& parent_run_id) {
-  validate(ws_, estimator);
+  validate(ws, estimator);
   // The snapshot is stored once per content (and checked against the limits) before anything
   // about the run is written; a stored snapshot that no run uses is harmless and reusable.
   const std::string snapshot_id = submission::store_snapshot(
-      estimator.source_directory, layout::snapshots(ws_.state_dir()), {});
+      estimator.source_directory, layout::snapshots(ws.state_dir()), {});
   const auto now = real_clock().wall();
   // A v2 job's `name` is its run id, and must be new.
   const std::string run_id =
-      estimator.run_name.empty() ? make_run_id(name_, epoch_seconds(now)) : estimator.run_name;
-  if (!estimator.run_name.empty() && history::RunStore(ws_).find(run_id)) {
+      estimator.run_name.empty() ? make_run_id(experiment, epoch_seconds(now)) : estimator.run_name;
+  if (!estimator.run_name.empty() && history::RunStore(ws).find(run_id)) {
     throw UserErrorException("name: a job named '" + run_id + "' already exists in workspace '" +
-                             ws_.name() + "'");
+                             ws.name() + "'");
   }
-  const auto run_dir = layout::run_dir(ws_.state_dir(), run_id);
+  const auto run_dir = layout::run_dir(ws.state_dir(), run_id);
   try {
-    stdfs::create_directories(layout::artifacts(ws_.state_dir(), run_id) / layout::kLogsDir);
+    stdfs::create_directories(layout::artifacts(ws.state_dir(), run_id) / layout::kLogsDir);
     history::RunRecord rec;
     rec.run_id = run_id;
-    rec.experiment_name = name_;
+    rec.experiment_name = experiment;
     rec.target = estimator.compute_target;
     rec.definition = run_definition(estimator, estimator.compute_target);
     rec.definition["snapshotId"] = snapshot_id;
@@ -232,14 +232,14 @@ Run submit_run(const Workspace& ws_, const std::string& name_, const Estimator& 
     if (!estimator.description.empty()) rec.properties["description"] = estimator.description;
     rec.tags = estimator.tags;
     rec.parent_run_id = parent_run_id;
-    history::RunStore(ws_).insert_run(rec, iso_utc(now));
+    history::RunStore(ws).insert_run(rec, iso_utc(now));
   } catch (...) {
     std::error_code ec;
     stdfs::remove_all(run_dir, ec);
     throw;
   }
-  start_supervisor(ws_, run_id);
-  return Run(ws_, run_id);
+  start_supervisor(ws, run_id);
+  return Run(ws, run_id);
 }
 
 }  // namespace
