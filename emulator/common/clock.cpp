@@ -1,6 +1,7 @@
 #include "common/clock.hpp"
 
 #include <ctime>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -50,6 +51,18 @@ class RealClock : public Clock {
 Clock& real_clock() {
   static RealClock clock;
   return clock;
+}
+
+std::optional<double> iso8601_duration_seconds(const std::string& text) {
+  static const std::regex form(R"(^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$)");
+  std::smatch m;
+  if (text.size() < 3 || !std::regex_match(text, m, form) || text.back() == 'T') return std::nullopt;
+  double s = 0;
+  if (m[1].matched) s += 86400.0 * std::stod(m[1]);
+  if (m[2].matched) s += 3600.0 * std::stod(m[2]);
+  if (m[3].matched) s += 60.0 * std::stod(m[3]);
+  if (m[4].matched) s += std::stod(m[4]);
+  return s;
 }
 
 }  // namespace amlemu

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace amlemu {
@@ -14,6 +15,9 @@ std::string iso_utc(SystemTime t);
 /// The log-line stamp of the service's runtime: 2026-11-26T06:00:00.123456.
 std::string log_stamp(SystemTime t);
 std::string now_iso();
+/// Seconds in an ISO 8601 duration as Azure writes them (PT1H, PT2M, P1DT2H3M4.5S); nullopt when
+/// `text` is not one. Years and months are not accepted (their length varies).
+std::optional<double> iso8601_duration_seconds(const std::string& text);
 std::int64_t epoch_seconds(SystemTime t);
 
 /// Time behind an interface, so logic that waits or stamps (the supervisor's grace periods,

@@ -1,6 +1,11 @@
 #include "common/ids.hpp"
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <random>
+#include <stdexcept>
+#include <vector>
 
 namespace amlemu {
 
@@ -19,6 +24,27 @@ std::string random_hex(int n) {
   std::string out(static_cast<size_t>(n), '0');
   auto& gen = generator();
   for (auto& c : out) c = digits[gen() & 0xf];
+  return out;
+}
+
+std::string secret_hex(int n) {
+  std::vector<unsigned char> bytes(static_cast<size_t>((n + 1) / 2));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t r = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("cannot read the kernel's random source (getrandom)");
+    }
+    got += static_cast<size_t>(r);
+  }
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 0xf];
+  }
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 

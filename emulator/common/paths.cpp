@@ -39,4 +39,12 @@ stdfs::path runner_executable() {
                          stdfs::path(AMLEMU_INSTALL_BIN_DIR) / "amlemu-runner"});
 }
 
+stdfs::path server_executable() {
+  if (const char* env = std::getenv("AMLEMU_SERVER"); env && *env) return env;
+  const auto self = self_dir();
+  return first_existing({self.empty() ? stdfs::path() : self / "amlemu-server",
+                         stdfs::path(AMLEMU_BUILD_BIN_DIR) / "amlemu-server",
+                         stdfs::path(AMLEMU_INSTALL_BIN_DIR) / "amlemu-server"});
+}
+
 }  // namespace amlemu

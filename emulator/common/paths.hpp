@@ -11,5 +11,8 @@ std::filesystem::path share_dir();
 /// The supervisor executable `amlemu-runner`: $AMLEMU_RUNNER, else beside the running
 /// executable, else the build or install tree.
 std::filesystem::path runner_executable();
+/// The service plane's program `amlemu-server`: $AMLEMU_SERVER, else beside the running
+/// executable, else the build or install tree.
+std::filesystem::path server_executable();
 
 }  // namespace amlemu

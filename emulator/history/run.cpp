@@ -44,6 +44,10 @@ std::vector<StatusChange> Run::get_status_history() const {
   return history::RunStore(ws_).status_history(id_);
 }
 
+nlohmann::json Run::get_job_definition() const {
+  return history::RunStore(ws_).job_definition(id_);
+}
+
 nlohmann::json Run::get_details() const {
   const auto rec = load(ws_, id_);
   history::RunStore store(ws_);

@@ -158,7 +158,8 @@ void RunStore::insert_run(const RunRecord& run, const std::string& time) {
       .run();
   auto insert = db_.prepare(
       "INSERT INTO runs (run_id, experiment_name, status, target, created_time, definition, "
-      "properties, tags, parent_run_id, child_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "properties, tags, parent_run_id, child_number, job_definition) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, run.run_id)
       .bind(2, run.experiment_name)
       .bind(3, std::string(RunStatus::Starting))
@@ -172,6 +173,11 @@ void RunStore::insert_run(const RunRecord& run, const std::string& time) {
   } else {
     insert.bind_null(9).bind_null(10);
   }
+  if (run.job_definition.is_null()) {
+    insert.bind_null(11);
+  } else {
+    insert.bind(11, run.job_definition.dump());
+  }
   insert.run();
   auto st = db_.prepare("INSERT INTO run_status (run_id, seq, status, time) VALUES (?, ?, ?, ?)");
   st.bind(1, run.run_id).bind(2, 0).bind(3, std::string(RunStatus::NotStarted)).bind(4, time);
@@ -180,6 +186,13 @@ void RunStore::insert_run(const RunRecord& run, const std::string& time) {
   st.bind(1, run.run_id).bind(2, 1).bind(3, std::string(RunStatus::Starting)).bind(4, time);
   st.run();
   tx.commit();
+}
+
+nlohmann::json RunStore::job_definition(const std::string& run_id) {
+  auto st = db_.prepare("SELECT job_definition FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step() || st.is_null(0)) return nullptr;
+  return nlohmann::json::parse(st.text(0));
 }
 
 RunRecord RunStore::read_row(storage::Statement& st) {

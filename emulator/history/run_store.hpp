@@ -35,6 +35,7 @@ struct RunRecord {
   std::optional<std::int64_t> supervisor_start;
   std::string parent_run_id;  // empty for a top-level run
   int child_number = -1;      // its number among the parent's children, from 0
+  nlohmann::json job_definition;  // the v2 job it was made from (REST properties); null for v1
 };
 
 /// One logged value as stored.
@@ -84,6 +85,9 @@ class RunStore {
   /// unknown run.
   std::optional<std::pair<std::string, std::int64_t>> submission_key(const std::string& run_id);
   std::optional<RunRecord> find(const std::string& run_id);
+  /// The v2 job definition recorded at insert (null when none); not part of find()'s record, so
+  /// that reading runs stays cheap.
+  nlohmann::json job_definition(const std::string& run_id);
   /// Just the status (a cheap primary-key read, for pollers); nullopt for an unknown run.
   std::optional<std::string> status(const std::string& run_id);
   /// Records a status change (and the error, for Failed) in one transaction. Returns false,

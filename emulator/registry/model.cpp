@@ -25,6 +25,9 @@ struct ModelAccess {
     m.description_ = std::move(row.description);
     m.tags_ = std::move(row.tags);
     m.created_time_ = std::move(row.created_time);
+    m.type_ = std::move(row.model_type);
+    m.source_uri_ = std::move(row.source_uri);
+    m.properties_ = std::move(row.properties);
     m.files_dir_ = layout::model_version(ws.state_dir(), m.name_, m.version_);
     return m;
   }
@@ -73,6 +76,11 @@ Model Model::register_model(const Workspace& ws, const stdfs::path& model_path,
                             const std::map<std::string, std::string>& tags,
                             const std::string& description) {
   return registry::register_files(ws, model_path, model_name, tags, description, {});
+}
+
+Model Model::register_version(const Workspace& ws, const stdfs::path& files,
+                              const ModelRegistration& registration) {
+  return registry::register_files(ws, files, registration, {registration.run_id, ""});
 }
 
 std::vector<Model> Model::list(const Workspace& ws, const std::optional<std::string>& name,
@@ -128,7 +136,42 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
                                const std::string& name,
                                const std::map<std::string, std::string>& tags,
                                const std::string& description, const Origin& origin) {
+  ModelRegistration r;
+  r.name = name;
+  r.tags = tags;
+  r.description = description;
+  return register_files(ws, source, r, origin);
+}
+
+Model registry::register_files(const Workspace& ws, const stdfs::path& source,
+                               const ModelRegistration& registration, const Origin& origin) {
+  const auto& name = registration.name;
   Model::validate_name(name);
+  if (registration.type != "custom_model" && registration.type != "mlflow_model" &&
+      registration.type != "triton_model") {
+    throw WebserviceException("Error, model type '" + registration.type +
+                              "' is not custom_model, mlflow_model or triton_model");
+  }
+  if (registration.version && *registration.version < 1) {
+    throw WebserviceException("Error, model version " + std::to_string(*registration.version) +
+                              " must be a positive integer");
+  }
+  if (registration.version) {
+    // A version that exists: the same source updates its description and tags, as the
+    // service does; other files are refused.
+    if (auto existing = registry::ModelStore(ws).find(name, *registration.version)) {
+      if (existing->source_uri != registration.source_uri) {
+        throw WebserviceException("ModelVersionExists: model " + name + ":" +
+                                  std::to_string(*registration.version) +
+                                  " already exists with other files");
+      }
+      existing->description = registration.description;
+      existing->tags = registration.tags;
+      existing->properties = registration.properties;
+      registry::ModelStore(ws).update_metadata(*existing);
+      return Model(ws, name, *registration.version);
+    }
+  }
   std::error_code ec;
   if (!stdfs::exists(source, ec)) {
     throw WebserviceException("Error, provided model path \"" + source.string() +
@@ -155,19 +198,32 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
     row.path = leaf;
     row.run_id = origin.run_id;
     row.experiment_name = origin.experiment_name;
-    row.description = description;
-    row.tags = tags;
+    row.description = registration.description;
+    row.tags = registration.tags;
     row.created_time = now_iso();
+    row.model_type = registration.type;
+    row.source_uri = registration.source_uri;
+    row.properties = registration.properties;
     stdfs::path final_dir;
     int version = 0;
     try {
-      version = registry::ModelStore(ws).insert_next_version(row, [&](int v) {
+      auto move_into_place = [&](int v) {
         final_dir = layout::model_version(dir, name, v);
         stdfs::remove_all(final_dir);  // an orphan left by a crash between rename and commit
         stdfs::create_directories(final_dir.parent_path());
         stdfs::rename(staging, final_dir);
         crash_point("model.renamed");
-      });
+      };
+      if (registration.version) {
+        row.version = *registration.version;
+        version = row.version;
+        if (!registry::ModelStore(ws).insert_version(row, [&] { move_into_place(version); })) {
+          throw WebserviceException("ModelVersionExists: model " + name + ":" +
+                                    std::to_string(version) + " was registered meanwhile");
+        }
+      } else {
+        version = registry::ModelStore(ws).insert_next_version(row, move_into_place);
+      }
     } catch (...) {
       if (!final_dir.empty()) stdfs::remove_all(final_dir, ec);
       throw;

@@ -10,7 +10,8 @@ namespace amlemu::registry {
 namespace {
 
 constexpr const char* kColumns =
-    "name, version, path, run_id, experiment_name, description, tags, created_time";
+    "name, version, path, run_id, experiment_name, description, tags, created_time, model_type, "
+    "source_uri, properties";
 
 ModelRow read_row(storage::Statement& st) {
   ModelRow m;
@@ -22,11 +23,32 @@ ModelRow read_row(storage::Statement& st) {
   m.description = st.text(5);
   m.tags = nlohmann::json::parse(st.text(6)).get<std::map<std::string, std::string>>();
   m.created_time = st.text(7);
+  m.model_type = st.text(8);
+  m.source_uri = st.optional_text(9).value_or("");
+  m.properties = nlohmann::json::parse(st.text(10)).get<std::map<std::string, std::string>>();
   return m;
 }
 
 std::optional<std::string> unless_empty(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+void insert_row(storage::Database& db, const ModelRow& row) {
+  db.prepare("INSERT INTO models (name, version, path, run_id, experiment_name, description, "
+             "tags, created_time, model_type, source_uri, properties) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, row.name)
+      .bind(2, row.version)
+      .bind(3, row.path)
+      .bind(4, unless_empty(row.run_id))
+      .bind(5, unless_empty(row.experiment_name))
+      .bind(6, row.description)
+      .bind(7, nlohmann::json(row.tags).dump())
+      .bind(8, row.created_time)
+      .bind(9, row.model_type)
+      .bind(10, unless_empty(row.source_uri))
+      .bind(11, nlohmann::json(row.properties).dump())
+      .run();
 }
 
 }  // namespace
@@ -63,19 +85,31 @@ int ModelStore::insert_next_version(ModelRow row, const std::function<void(int)>
   next.step();
   row.version = static_cast<int>(next.integer(0));
   place(row.version);
-  db.prepare("INSERT INTO models (name, version, path, run_id, experiment_name, description, "
-             "tags, created_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, row.name)
-      .bind(2, row.version)
-      .bind(3, row.path)
-      .bind(4, unless_empty(row.run_id))
-      .bind(5, unless_empty(row.experiment_name))
-      .bind(6, row.description)
-      .bind(7, nlohmann::json(row.tags).dump())
-      .bind(8, row.created_time)
-      .run();
+  insert_row(db, row);
   tx.commit();
   return row.version;
+}
+
+bool ModelStore::insert_version(const ModelRow& row, const std::function<void()>& place) {
+  auto& db = detail::database(ws_);
+  storage::Transaction tx(db);
+  if (find(row.name, row.version)) return false;
+  place();
+  insert_row(db, row);
+  tx.commit();
+  return true;
+}
+
+void ModelStore::update_metadata(const ModelRow& row) {
+  detail::database(ws_)
+      .prepare("UPDATE models SET description = ?3, tags = ?4, properties = ?5 "
+               "WHERE name = ?1 AND version = ?2")
+      .bind(1, row.name)
+      .bind(2, row.version)
+      .bind(3, row.description)
+      .bind(4, nlohmann::json(row.tags).dump())
+      .bind(5, nlohmann::json(row.properties).dump())
+      .run();
 }
 
 }  // namespace amlemu::registry

@@ -22,6 +22,9 @@ struct ModelRow {
   std::string description;
   std::map<std::string, std::string> tags;
   std::string created_time;
+  std::string model_type = "custom_model";
+  std::string source_uri;                          // "" when registered from local files
+  std::map<std::string, std::string> properties;
 };
 
 class ModelStore {
@@ -37,6 +40,11 @@ class ModelStore {
   /// moves the version's files into place and may throw) and records the row with that
   /// version. Nothing is recorded when `place` or the insert throws. Returns the version.
   int insert_next_version(ModelRow row, const std::function<void(int version)>& place);
+  /// The same with the row's own version: returns false, recording nothing and not calling
+  /// `place`, when that version exists.
+  bool insert_version(const ModelRow& row, const std::function<void()>& place);
+  /// Replaces the description, tags and properties of an existing version.
+  void update_metadata(const ModelRow& row);
 
  private:
   Workspace ws_;

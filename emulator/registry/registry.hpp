@@ -22,4 +22,8 @@ Model register_files(const Workspace& ws, const std::filesystem::path& source,
                      const std::string& name, const std::map<std::string, std::string>& tags,
                      const std::string& description, const Origin& origin);
 
+/// The same for an SDK v2 registration (explicit version, type, source URI, properties).
+Model register_files(const Workspace& ws, const std::filesystem::path& source,
+                     const ModelRegistration& registration, const Origin& origin);
+
 }  // namespace amlemu::registry

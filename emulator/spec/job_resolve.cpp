@@ -3,6 +3,7 @@
 #include <fstream>
 #include <regex>
 
+#include "amlemu/assets.hpp"
 #include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/job_yaml.hpp"
@@ -182,6 +183,80 @@ nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) 
   }
   return {{"name", name}, {"version", *version}, {"id", "azureml:" + name + ":" + *version},
           {"definition", def}, {"warnings", warnings}};
+}
+
+}  // namespace amlemu
+
+namespace amlemu {
+
+namespace {
+
+EnvironmentVersion to_version(const environment::RegisteredEnvironment& r) {
+  return {r.name, r.version, r.definition, r.created_time};
+}
+
+}  // namespace
+
+std::optional<EnvironmentVersion> get_environment_version(const Workspace& ws,
+                                                          const std::string& name,
+                                                          const std::string& version) {
+  const auto r = environment::RegisteredStore(ws).find(name, version);
+  if (!r) return std::nullopt;
+  return to_version(*r);
+}
+
+std::vector<EnvironmentVersion> list_environment_versions(const Workspace& ws,
+                                                          const std::optional<std::string>& name) {
+  std::vector<EnvironmentVersion> out;
+  for (const auto& r : environment::RegisteredStore(ws).list()) {
+    if (!name || r.name == *name) out.push_back(to_version(r));
+  }
+  return out;
+}
+
+EnvironmentVersion register_environment_version(const Workspace& ws, const std::string& name,
+                                                const std::string& version,
+                                                const std::string& image,
+                                                const std::string& conda_file,
+                                                const std::string& description,
+                                                const nlohmann::json& tags) {
+  if (!std::regex_match(name, std::regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"))) {
+    throw UserErrorException("environment name '" + name +
+                             "' must be letters, digits, '.', '_' or '-'");
+  }
+  nlohmann::json def = nlohmann::json::object();
+  if (!image.empty()) def["image"] = image;
+  if (!conda_file.empty()) {
+    YAML::Node conda;
+    try {
+      conda = YAML::Load(conda_file);
+    } catch (const YAML::Exception& e) {
+      throw UserErrorException("condaFile: line " + std::to_string(e.mark.line + 1) +
+                               ": not valid YAML: " + e.msg);
+    }
+    if (!conda.IsMap()) throw UserErrorException("condaFile: must be a conda environment mapping");
+    const auto deps = spec::conda_dependencies(conda);
+    def["pipPackages"] = deps["pipPackages"];
+    def["condaPackages"] = deps["condaPackages"];
+    def["condaFile"] = conda_file;
+  }
+  if (def.empty()) throw UserErrorException("environment " + name + ": needs an image or a conda file");
+  if (!description.empty()) def["description"] = description;
+  if (tags.is_object() && !tags.empty()) def["tags"] = tags;
+  environment::RegisteredStore store(ws);
+  const auto recorded = store.insert(name, version, def, now_iso());
+  if (recorded) return *get_environment_version(ws, name, *recorded);
+  auto existing = *get_environment_version(ws, name, version);
+  auto strip = [](nlohmann::json d) {
+    d.erase("description");
+    d.erase("tags");
+    return d;
+  };
+  if (strip(existing.definition) != strip(def)) {
+    throw UserErrorException("environment " + name + ":" + version +
+                             " already exists with another definition");
+  }
+  return existing;
 }
 
 }  // namespace amlemu

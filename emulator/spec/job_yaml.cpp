@@ -53,6 +53,41 @@ DataReference datastore_uri(const Reader& r, const YAML::Node& at, const std::st
 
 }  // namespace
 
+nlohmann::json spec::conda_dependencies(const YAML::Node& conda) {
+  nlohmann::json pip = nlohmann::json::array(), other = nlohmann::json::array();
+  for (const auto& d : conda["dependencies"]) {
+    if (d.IsMap() && d["pip"]) {
+      for (const auto& p : d["pip"]) pip.push_back(p.as<std::string>());
+    } else if (d.IsScalar()) {
+      const auto name = d.as<std::string>();
+      static const std::regex interpreter(R"(^(python|pip)([=<>!~ ].*)?$)");
+      if (!std::regex_match(name, interpreter)) other.push_back(name);
+    }
+  }
+  return {{"pipPackages", pip}, {"condaPackages", other}};
+}
+
+std::string spec::substitute_expressions(const std::string& command,
+                                         const std::map<std::string, std::string>& replacement,
+                                         std::string* unknown) {
+  static const std::regex expr(R"(\$\{\{\s*([^}]*?)\s*\}\})");
+  std::string out;
+  size_t last = 0;
+  for (auto it = std::sregex_iterator(command.begin(), command.end(), expr);
+       it != std::sregex_iterator(); ++it) {
+    const auto what = (*it)[1].str();
+    const auto found = replacement.find(what);
+    if (found == replacement.end()) {
+      *unknown = what;
+      return "";
+    }
+    out += command.substr(last, static_cast<size_t>(it->position()) - last) + found->second;
+    last = static_cast<size_t>(it->position() + it->length());
+  }
+  unknown->clear();
+  return out + command.substr(last);
+}
+
 CommandJob load_command_job(const stdfs::path& file, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (!stdfs::is_regular_file(file, ec)) {
@@ -139,18 +174,9 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         } else {
           conda = cf;
         }
-        nlohmann::json pip = nlohmann::json::array(), other = nlohmann::json::array();
-        for (const auto& d : conda["dependencies"]) {
-          if (d.IsMap() && d["pip"]) {
-            for (const auto& p : d["pip"]) pip.push_back(p.as<std::string>());
-          } else if (d.IsScalar()) {
-            const auto name = d.as<std::string>();
-            static const std::regex interpreter(R"(^(python|pip)([=<>!~ ].*)?$)");
-            if (!std::regex_match(name, interpreter)) other.push_back(name);
-          }
-        }
-        inline_env["pipPackages"] = pip;
-        inline_env["condaPackages"] = other;
+        const auto deps = spec::conda_dependencies(conda);
+        inline_env["pipPackages"] = deps["pipPackages"];
+        inline_env["condaPackages"] = deps["condaPackages"];
       }
       if (!inline_env.contains("image") && !inline_env.contains("pipPackages")) {
         r.fail(env, "environment", "an inline environment needs image or conda_file");
@@ -316,20 +342,11 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
       replacement["outputs." + name] = "\"${AZURE_ML_OUTPUT_" + name + "}\"";
     }
   }
-  static const std::regex expr(R"(\$\{\{\s*([^}]*?)\s*\}\})");
-  std::string out;
-  auto begin = std::sregex_iterator(command.begin(), command.end(), expr);
-  size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    const auto what = (*it)[1].str();
-    const auto found = replacement.find(what);
-    if (found == replacement.end()) {
-      r.fail(root["command"], "command", "${{" + what + "}} names no declared input or output");
-    }
-    out += command.substr(last, static_cast<size_t>(it->position()) - last) + found->second;
-    last = static_cast<size_t>(it->position() + it->length());
+  std::string unknown;
+  e.command = spec::substitute_expressions(command, replacement, &unknown);
+  if (!unknown.empty()) {
+    r.fail(root["command"], "command", "${{" + unknown + "}} names no declared input or output");
   }
-  e.command = out + command.substr(last);
   e.entry_script = "";
   return job;
 }

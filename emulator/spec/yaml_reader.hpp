@@ -4,13 +4,26 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "amlemu/errors.hpp"
 
 namespace amlemu::spec {
+
+/// A conda file's dependencies: {"pipPackages": [the pip list], "condaPackages": [the others,
+/// python and pip left out]}.
+nlohmann::json conda_dependencies(const YAML::Node& conda);
+
+/// Replaces each ${{x}} of a command by `replacement[x]`. When an x has no replacement, returns ""
+/// and sets `*unknown` to it; otherwise `*unknown` is empty.
+std::string substitute_expressions(const std::string& command,
+                                   const std::map<std::string, std::string>& replacement,
+                                   std::string* unknown);
 
 // Reads nodes and reports problems as "<file>:<line>: <key path>: <problem>".
 class Reader {

@@ -232,6 +232,7 @@ Run submit_run(const Workspace& ws, const std::string& experiment, const Estimat
     if (!estimator.description.empty()) rec.properties["description"] = estimator.description;
     rec.tags = estimator.tags;
     rec.parent_run_id = parent_run_id;
+    rec.job_definition = estimator.job_definition;
     history::RunStore(ws).insert_run(rec, iso_utc(now));
   } catch (...) {
     std::error_code ec;

@@ -13,6 +13,8 @@
 //     models/<name>/<version>/       registered model files
 //     models/.staging/<pid>-<hex>/   registrations in flight (never visible as a version)
 //     staging/<pid>-<hex>            datastore uploads in flight (never visible in a datastore)
+//     staging/blocks/<hash>/         blocks of a blob staged by Put Block, until Put Block List
+//     containers/<name>/             blob containers of code uploads (amlemu serve)
 #pragma once
 
 #include <filesystem>
@@ -56,6 +58,10 @@ inline stdfs::path model_version(const stdfs::path& ws, const std::string& name,
 }
 inline stdfs::path model_staging(const stdfs::path& ws) { return models(ws) / ".staging"; }
 inline stdfs::path staging(const stdfs::path& ws) { return ws / "staging"; }
+// Blob containers that are not a datastore's folder (upload containers of code assets).
+inline stdfs::path containers(const stdfs::path& ws) { return ws / "containers"; }
+// Staged blocks of blobs not yet committed, one folder per blob.
+inline stdfs::path blob_blocks(const stdfs::path& ws) { return ws / "staging" / "blocks"; }
 
 // Names inside a run's artifacts folder, as the service lays them out.
 inline constexpr const char* kLogsDir = "azureml-logs";

@@ -1,5 +1,6 @@
 #include "amlemu/workspace.hpp"
 
+#include <algorithm>
 #include <regex>
 
 #include "amlemu/errors.hpp"
@@ -144,6 +145,30 @@ void Workspace::write_config(const std::optional<stdfs::path>& path) const {
   stdfs::create_directories(dir);
   const nlohmann::json doc = {{"Id", nullptr}, {"Scope", get_details()["id"]}};
   fs::atomic_write(dir / "config.json", doc.dump(4) + "\n");
+}
+
+std::vector<WorkspaceConfig> list_workspaces() {
+  std::vector<WorkspaceConfig> out;
+  const auto root = amlemu_home() / "workspaces";
+  std::error_code ec;
+  auto children = [&](const stdfs::path& dir) {
+    std::vector<stdfs::path> v;
+    for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_directory(ec)) v.push_back(it->path());
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  for (const auto& sub : children(root)) {
+    for (const auto& rg : children(sub)) {
+      for (const auto& ws : children(rg)) {
+        if (stdfs::exists(layout::database(ws), ec)) {
+          out.push_back({sub.filename().string(), rg.filename().string(), ws.filename().string(), {}});
+        }
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace amlemu

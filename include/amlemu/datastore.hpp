@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "amlemu/workspace.hpp"
 
@@ -58,5 +60,23 @@ class Datastore {
   Workspace ws_;
   std::string name_;
 };
+
+/// A datastore URI of `ws`: azureml://datastores/<ds>/paths/<path>, or the long form
+/// azureml://subscriptions/<s>/resourcegroups/<rg>/workspaces/<w>/datastores/<ds>/paths/<path>.
+/// Returns {datastore, path (cleaned, "" for the root)}; nullopt when `uri` is not of that form.
+/// Throws UserErrorException when it names another workspace or its path leaves the datastore.
+std::optional<std::pair<std::string, std::string>> parse_datastore_uri(const Workspace& ws,
+                                                                       const std::string& uri);
+
+/// Where the files an azureml:// URI names are on this machine: datastore URIs (above), the
+/// run-history store (datastore workspaceartifactstore, paths ExperimentRun/dcid.<run>/<file>)
+/// and job outputs (azureml://jobs/<run>/outputs/artifacts/paths/<file>). Throws
+/// UserErrorException naming the URI when it is none of these or names nothing that exists.
+std::filesystem::path local_path_of_uri(const Workspace& ws, const std::string& uri);
+
+/// The same URI in the long form the service answers with:
+/// azureml://subscriptions/<s>/resourceGroups/<rg>/workspaces/<w>/datastores/<ds>/paths/<path>
+/// (a job output becomes its place in workspaceartifactstore). Other URIs are returned as given.
+std::string long_form_uri(const Workspace& ws, const std::string& uri);
 
 }  // namespace amlemu

@@ -66,6 +66,9 @@ struct Estimator {
   std::map<std::string, std::string> tags;
   std::vector<std::string> warnings;           // keys accepted but ignored, and the like
   std::string environment_note;                // how a named environment was resolved
+  /// A job submitted through the REST API (`amlemu serve`): its properties as the client sent
+  /// them, kept with the run so the job reads back as it was created. Null otherwise.
+  nlohmann::json job_definition;
 };
 
 /// `TensorFlow(...)`: an Estimator whose framework is TensorFlow.

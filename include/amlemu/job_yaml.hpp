@@ -32,6 +32,16 @@ struct CommandJob {
 CommandJob load_command_job(const std::filesystem::path& file,
                             const std::vector<std::string>& overrides = {});
 
+/// A command job from the REST API's job body (`{"properties": {"jobType": "Command", ...}}`, what
+/// `PUT .../jobs/<name>` carries) into the same CommandJob the YAML loader makes: codeId names a
+/// code version of the workspace, environmentId an environment (azureml:<name>@latest,
+/// azureml:<name>:<version>, its ARM id or a registry URI), inputs are datastore URIs, data
+/// assets or literals; `name` becomes the run id. The properties are kept as the estimator's
+/// job_definition. Problems are UserErrorExceptions naming the property
+/// ("properties.inputs.data.uri: ..."). Writes nothing.
+CommandJob command_job_from_rest(const Workspace& ws, const std::string& name,
+                                 const nlohmann::json& body);
+
 /// Makes a parsed job ready to submit to `ws`: resolves its environment (registered, curated or
 /// inline), and uploads local input folders to workspaceblobstore under LocalUpload/<hash>/.
 /// Throws UserErrorException naming what is missing.

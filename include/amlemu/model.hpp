@@ -13,6 +13,18 @@
 
 namespace amlemu {
 
+/// What an SDK v2 registration says besides the files (`Model(path=..., name=..., type=...)`).
+struct ModelRegistration {
+  std::string name;
+  std::optional<int> version;          // none: the next version of the name
+  std::string type = "custom_model";   // custom_model, mlflow_model or triton_model
+  std::string source_uri;              // where the files came from, kept as given
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, std::string> properties;
+  std::string run_id;                  // when the files are a run's
+};
+
 class Model {
  public:
   /// The latest version of `name`, or the given version. Throws WebserviceException
@@ -29,6 +41,14 @@ class Model {
                               const std::string& model_name,
                               const std::map<std::string, std::string>& tags = {},
                               const std::string& description = "");
+
+  /// Registers `files` (a file or folder) as `registration` describes: copied into the registry
+  /// in one transaction, as register_model does. With a version that exists already: when the
+  /// source_uri is the same, its description, tags and properties are replaced and it is
+  /// returned; otherwise WebserviceException ("ModelVersionExists: ..."). Bad names, types and
+  /// versions are WebserviceExceptions too.
+  static Model register_version(const Workspace& ws, const std::filesystem::path& files,
+                                const ModelRegistration& registration);
 
   /// Models of the workspace, newest first; only `name`'s when given; only the latest version
   /// of each name when `latest`.
@@ -49,6 +69,11 @@ class Model {
   const std::string& created_time() const { return created_time_; }
   const std::string& description() const { return description_; }
   const std::map<std::string, std::string>& tags() const { return tags_; }
+  /// custom_model (the default), mlflow_model or triton_model.
+  const std::string& type() const { return type_; }
+  /// The URI the files were registered from, "" when from local files.
+  const std::string& source_uri() const { return source_uri_; }
+  const std::map<std::string, std::string>& properties() const { return properties_; }
 
   /// Writes the files as `target_dir/<path>` and returns that path. An existing file is an
   /// error unless exist_ok ("File already exists. To overwrite, set exist_ok to True. <path>").
@@ -70,6 +95,9 @@ class Model {
   std::string created_time_;
   std::string description_;
   std::map<std::string, std::string> tags_;
+  std::string type_ = "custom_model";
+  std::string source_uri_;
+  std::map<std::string, std::string> properties_;
 };
 
 }  // namespace amlemu

@@ -93,6 +93,10 @@ class Run {
                        const std::map<std::string, std::string>& tags = {},
                        const std::string& description = "") const;
 
+  /// The v2 job the run was created from through the REST API (its properties as submitted),
+  /// or null for runs submitted otherwise.
+  nlohmann::json get_job_definition() const;
+
   /// Asks the run to stop: CancelRequested, then Canceled once its processes are gone.
   void cancel() const;
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,9 @@ WorkspaceConfig find_workspace_config(const std::optional<std::filesystem::path>
 
 /// The folder that holds every workspace: $AMLEMU_HOME, else ~/.amlemu.
 std::filesystem::path amlemu_home();
+
+/// Every workspace created under amlemu_home(), by subscription, resource group and name.
+std::vector<WorkspaceConfig> list_workspaces();
 
 /// A handle on one workspace's state. Cheap to copy; copies share one database connection.
 /// Not thread-safe: use one Workspace per thread.

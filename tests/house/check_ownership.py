@@ -24,6 +24,9 @@ REPOSITORIES = {
     "environment/registered_store.cpp": {"environments"},
     "registry/model_store.cpp": {"models"},
     "workspace/workspace.cpp": {"workspace"},
+    "datastore/blob_store.cpp": {"blob_properties"},
+    "registry/code_store.cpp": {"code_versions"},
+    "registry/data_store.cpp": {"data_versions"},
 }
 # The storage layer itself: connections, transactions, migrations. It owns no table.
 STORAGE = {"storage/database.cpp", "storage/database.hpp", "storage/migrations.hpp",

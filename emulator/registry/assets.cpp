@@ -1,0 +1,108 @@
+// Code and data assets (include/amlemu/assets.hpp): validation, and the files behind a code
+// version.
+#include <regex>
+
+#include "amlemu/assets.hpp"
+#include "amlemu/blob.hpp"
+#include "amlemu/errors.hpp"
+#include "common/clock.hpp"
+#include "common/text.hpp"
+#include "registry/code_store.hpp"
+#include "registry/data_store.hpp"
+
+namespace amlemu {
+
+namespace {
+
+void check_asset_name(const std::string& what, const std::string& name, const std::string& version) {
+  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$");
+  if (!std::regex_match(name, rule)) {
+    throw UserErrorException(what + " name '" + printable(name) +
+                             "' must be 1-255 letters, digits, '.', '_' or '-', starting with a "
+                             "letter or digit");
+  }
+  if (!version.empty() && !std::regex_match(version, rule)) {
+    throw UserErrorException(what + " version '" + printable(version) +
+                             "' must be letters, digits, '.', '_' or '-'");
+  }
+}
+
+}  // namespace
+
+std::optional<CodeVersion> find_code_by_hash(const Workspace& ws, const std::string& hash) {
+  if (hash.empty()) return std::nullopt;
+  return registry::CodeStore(ws).find_by_hash(hash);
+}
+
+std::optional<CodeVersion> get_code_version(const Workspace& ws, const std::string& name,
+                                            const std::string& version) {
+  return registry::CodeStore(ws).find(name, version);
+}
+
+std::vector<CodeVersion> list_code_versions(const Workspace& ws,
+                                            const std::optional<std::string>& name) {
+  return registry::CodeStore(ws).list(name);
+}
+
+std::filesystem::path code_directory(const Workspace& ws, const CodeVersion& code) {
+  const auto c = BlobContainer::open(ws, code.container);
+  if (!c) {
+    throw NotFoundException("code " + code.name + ":" + code.version + ": its container " +
+                            code.container + " no longer exists");
+  }
+  return c->local_path(code.path);
+}
+
+CodeVersion create_code_version(const Workspace& ws, const CodeVersion& code) {
+  check_asset_name("code", code.name, code.version);
+  if (code.version.empty()) throw UserErrorException("code " + code.name + ": version is required");
+  const auto c = BlobContainer::open(ws, code.container);
+  if (!c) {
+    throw UserErrorException("codeUri: container '" + code.container +
+                             "' is not a blob container of workspace " + ws.name());
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(c->local_path(code.path), ec)) {
+    throw UserErrorException("codeUri: nothing was uploaded to '" + code.container + "/" +
+                             code.path + "'");
+  }
+  CodeVersion row = code;
+  row.created_time = now_iso();
+  const auto stored = registry::CodeStore(ws).insert_or_get(row);
+  if (stored.container != code.container || stored.path != code.path) {
+    throw UserErrorException("code " + code.name + ":" + code.version +
+                             " already exists with other files");
+  }
+  return stored;
+}
+
+std::optional<DataVersion> get_data_version(const Workspace& ws, const std::string& name,
+                                            const std::string& version) {
+  return registry::DataStore(ws).find(name, version);
+}
+
+std::vector<DataVersion> list_data_versions(const Workspace& ws,
+                                            const std::optional<std::string>& name) {
+  return registry::DataStore(ws).list(name);
+}
+
+DataVersion create_data_version(const Workspace& ws, const DataVersion& data) {
+  check_asset_name("data", data.name, data.version);
+  if (data.type != "uri_file" && data.type != "uri_folder" && data.type != "mltable") {
+    throw UserErrorException("data " + data.name + ": type '" + data.type +
+                             "' is not uri_file, uri_folder or mltable");
+  }
+  if (data.uri.empty() || data.uri.find('\n') != std::string::npos) {
+    throw UserErrorException("data " + data.name + ": the path (dataUri) is empty or not one line");
+  }
+  DataVersion row = data;
+  row.created_time = now_iso();
+  const auto stored = registry::DataStore(ws).insert_or_get(row);
+  if (stored.uri != data.uri || stored.type != data.type) {
+    throw UserErrorException("data " + data.name + ":" + stored.version +
+                             " already exists with another path or type");
+  }
+  return stored;
+}
+
+}  // namespace amlemu

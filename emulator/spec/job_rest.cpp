@@ -1,0 +1,274 @@
+// Command jobs from the REST API (`PUT .../jobs/<name>`, what azure-ai-ml's
+// `jobs.create_or_update(command(...))` sends) into the same CommandJob the YAML loader makes. One
+// mapping: camelCase properties to the estimator, with every problem named by its property path.
+#include <regex>
+
+#include "amlemu/assets.hpp"
+#include "amlemu/datastore.hpp"
+#include "amlemu/errors.hpp"
+#include "amlemu/job_yaml.hpp"
+#include "common/clock.hpp"
+#include "common/text.hpp"
+#include "spec/yaml_reader.hpp"
+
+namespace amlemu {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& path, const std::string& problem) {
+  throw UserErrorException(path + ": " + problem);
+}
+
+std::string kind_of(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "a list";
+  if (v.is_null()) return "null";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  return "a number";
+}
+
+// A string property, or "" when absent or null.
+std::string str(const json& obj, const std::string& key, const std::string& path) {
+  if (!obj.contains(key) || obj[key].is_null()) return "";
+  if (!obj[key].is_string()) fail(path + "." + key, "must be a string, got " + kind_of(obj[key]));
+  return obj[key].get<std::string>();
+}
+
+const json& object(const json& obj, const std::string& key, const std::string& path) {
+  static const json empty = json::object();
+  if (!obj.contains(key) || obj[key].is_null()) return empty;
+  if (!obj[key].is_object()) fail(path + "." + key, "must be an object, got " + kind_of(obj[key]));
+  return obj[key];
+}
+
+int integer(const json& obj, const std::string& key, const std::string& path, int min, int fallback) {
+  if (!obj.contains(key) || obj[key].is_null()) return fallback;
+  const auto& v = obj[key];
+  if (!v.is_number_integer()) fail(path + "." + key, "must be an integer, got " + kind_of(v));
+  const auto n = v.get<long long>();
+  if (n < min || n > 1000000000) {
+    fail(path + "." + key, "must be an integer >= " + std::to_string(min) + ", got " + std::to_string(n));
+  }
+  return static_cast<int>(n);
+}
+
+// ISO 8601 durations as the service writes timeouts: PT1H, PT30M, P1DT2H3M4S.
+int duration_seconds(const std::string& text, const std::string& path) {
+  const auto s = iso8601_duration_seconds(text);
+  if (!s) fail(path, "'" + printable(text) + "' is not an ISO 8601 duration such as PT1H");
+  if (*s < 1 || *s > 1e9) fail(path, "'" + text + "' must be between one second and 30 years");
+  return static_cast<int>(*s);
+}
+
+// The last segments of an ARM id: .../<kind>/<name>[/versions/<version>].
+std::optional<std::pair<std::string, std::string>> arm_asset(const std::string& id,
+                                                             const std::string& kind) {
+  const std::regex form("^/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
+                        "Microsoft\\.MachineLearningServices/workspaces/[^/]+/" + kind +
+                            "/([^/]+)(?:/versions/([^/]+))?$",
+                        std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(id, m, form)) return std::nullopt;
+  return std::make_pair(m[1].str(), m[2].str());
+}
+
+// azureml:<name>:<version> or azureml:<name>@latest.
+std::optional<std::pair<std::string, std::string>> short_asset(const std::string& ref) {
+  static const std::regex versioned(R"(^azureml:([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)$)");
+  static const std::regex latest(R"(^azureml:([A-Za-z0-9._-]+)@latest$)");
+  std::smatch m;
+  if (std::regex_match(ref, m, versioned)) return std::make_pair(m[1].str(), m[2].str());
+  if (std::regex_match(ref, m, latest)) return std::make_pair(m[1].str(), std::string());
+  return std::nullopt;
+}
+
+std::string environment_reference(const std::string& id, const std::string& path) {
+  if (id.empty()) fail(path, "is required (an environment: azureml:<name>@latest, azureml:<name>:<version> or its ARM id)");
+  if (id.rfind("azureml:", 0) == 0) return id;  // short forms and registry URIs, resolved later
+  if (const auto a = arm_asset(id, "environments")) {
+    return "azureml:" + a->first + (a->second.empty() ? "@latest" : ":" + a->second);
+  }
+  fail(path, "'" + printable(id) + "' is not an environment reference of this workspace");
+}
+
+stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::string& path) {
+  auto ref = arm_asset(id, "codes");
+  if (!ref) ref = short_asset(id);
+  if (!ref || ref->second.empty()) {
+    fail(path, "'" + printable(id) + "' is not a code version (.../codes/<name>/versions/<version>)");
+  }
+  const auto code = get_code_version(ws, ref->first, ref->second);
+  if (!code) fail(path, "code " + ref->first + ":" + ref->second + " does not exist in workspace " + ws.name());
+  return code_directory(ws, *code);
+}
+
+// A data input's URI as a reference to datastore data (data assets resolved to their URI).
+DataReference data_reference(const Workspace& ws, std::string uri, const std::string& path) {
+  for (int hops = 0; hops < 4; ++hops) {
+    if (auto ds = parse_datastore_uri(ws, uri)) {
+      if (ds->first == "workspaceartifactstore") {
+        fail(path, "'" + printable(uri) + "': run history (workspaceartifactstore) cannot be a job "
+                   "input yet; copy the files to a datastore");
+      }
+      DataReference ref;
+      ref.datastore_name = ds->first;
+      ref.path_on_datastore = ds->second;
+      Datastore::get(ws, ref.datastore_name);  // an unknown datastore is this input's problem
+      return ref;
+    }
+    auto asset = arm_asset(uri, "data");
+    if (!asset) asset = short_asset(uri);
+    if (!asset) break;
+    const auto d = get_data_version(ws, asset->first, asset->second);
+    if (!d) {
+      fail(path, "data asset " + asset->first + (asset->second.empty() ? "" : ":" + asset->second) +
+                     " does not exist in workspace " + ws.name());
+    }
+    uri = d->uri;
+  }
+  fail(path, "'" + printable(uri) + "' is not available offline; use a data asset or "
+             "azureml://datastores/<name>/paths/<path>");
+}
+
+}  // namespace
+
+CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, const json& body) {
+  if (!body.is_object()) fail("(body)", "must be a JSON object with properties");
+  const json& p = object(body, "properties", "");
+  if (p.empty()) fail("properties", "is required");
+  const std::string root = "properties";
+  const auto job_type = str(p, "jobType", root);
+  if (job_type != "Command") {
+    fail(root + ".jobType", "'" + job_type + "' jobs are not supported; amlemu runs Command jobs");
+  }
+  static const std::regex name_rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
+  static const std::regex identifier("^[A-Za-z_][A-Za-z0-9_]*$");
+  if (!std::regex_match(name, name_rule)) {
+    fail("name", "'" + printable(name) + "' must be 1-255 letters, digits, '_' or '-'");
+  }
+
+  CommandJob job;
+  Estimator& e = job.spec.estimator;
+  e.run_name = name;
+  e.display_name = str(p, "displayName", root);
+  e.description = str(p, "description", root);
+  job.spec.experiment_name = str(p, "experimentName", root);
+  if (job.spec.experiment_name.empty()) job.spec.experiment_name = "Default";
+  for (const auto& [k, v] : object(p, "tags", root).items()) {
+    e.tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  const auto command = str(p, "command", root);
+  if (command.empty()) fail(root + ".command", "is required");
+
+  const auto code_id = str(p, "codeId", root);
+  if (!code_id.empty()) e.source_directory = code_folder(ws, code_id, root + ".codeId");
+  job.environment = environment_reference(str(p, "environmentId", root), root + ".environmentId");
+
+  for (const auto& [k, v] : object(p, "environmentVariables", root).items()) {
+    if (!std::regex_match(k, identifier)) fail(root + ".environmentVariables." + k, "is not a valid variable name");
+    if (!v.is_string()) fail(root + ".environmentVariables." + k, "must be a string, got " + kind_of(v));
+    e.environment_variables[k] = v.get<std::string>();
+  }
+
+  const auto compute_id = str(p, "computeId", root);
+  if (compute_id.empty() || compute_id == "local") {
+    e.compute_target = "local";
+  } else if (const auto c = arm_asset(compute_id, "computes"); c && c->second.empty()) {
+    e.compute_target = c->first;
+  } else if (compute_id.rfind("azureml:", 0) == 0) {
+    e.compute_target = compute_id.substr(8);
+  } else {
+    fail(root + ".computeId", "'" + printable(compute_id) + "' is not a compute of this workspace");
+  }
+
+  const auto& resources = object(p, "resources", root);
+  e.node_count = integer(resources, "instanceCount", root + ".resources", 1, 1);
+  const auto& limits = object(p, "limits", root);
+  if (!str(limits, "timeout", root + ".limits").empty()) {
+    e.max_run_duration_seconds = duration_seconds(str(limits, "timeout", root + ".limits"), root + ".limits.timeout");
+  }
+
+  const auto& dist = object(p, "distribution", root);
+  if (!dist.empty()) {
+    const auto dpath = root + ".distribution";
+    const auto type = to_lower(str(dist, "distributionType", dpath));
+    DistributedTraining dt;
+    if (type == "mpi") {
+      dt.type = "mpi";
+      dt.process_count_per_node = integer(dist, "processCountPerInstance", dpath, 1, 1);
+    } else if (type == "pytorch") {
+      dt.type = "pytorch";
+      dt.process_count_per_node = integer(dist, "processCountPerInstance", dpath, 1, 1);
+    } else if (type == "tensorflow") {
+      dt.type = "tensorflow";
+      dt.worker_count = integer(dist, "workerCount", dpath, 1, e.node_count);
+      dt.parameter_server_count = integer(dist, "parameterServerCount", dpath, 0, 0);
+    } else {
+      fail(dpath + ".distributionType", "'" + type + "' is not supported (Mpi, TensorFlow or PyTorch)");
+    }
+    e.distributed_training = dt;
+  }
+  if (e.node_count > 1 && !e.distributed_training) {
+    fail(root + ".resources.instanceCount",
+         "several instances need a distribution (Mpi, TensorFlow or PyTorch) to say what runs on each");
+  }
+
+  std::map<std::string, std::string> replacement;
+  for (const auto& [in_name, in] : object(p, "inputs", root).items()) {
+    const auto path = root + ".inputs." + in_name;
+    if (!std::regex_match(in_name, identifier)) fail(path, "is not a valid input name");
+    if (!in.is_object()) fail(path, "must be an object with jobInputType, got " + kind_of(in));
+    const auto type = to_lower(str(in, "jobInputType", path));
+    if (type == "literal") {
+      if (!in.contains("value") || in["value"].is_null()) fail(path + ".value", "is required for a literal input");
+      replacement["inputs." + in_name] = in["value"].is_string() ? in["value"].get<std::string>() : in["value"].dump();
+      continue;
+    }
+    if (type != "uri_folder" && type != "uri_file" && type != "custom_model" && type != "mlflow_model") {
+      fail(path + ".jobInputType", "'" + type + "' is not supported (uri_folder, uri_file, custom_model, mlflow_model, literal)");
+    }
+    const auto mode = to_lower(str(in, "mode", path));
+    DataReference ref = data_reference(ws, str(in, "uri", path), path + ".uri");
+    ref.data_reference_name = in_name;
+    if (mode.empty() || mode == "readonlymount" || mode == "direct" || mode == "evalmount") {
+      ref.mode = "mount";
+    } else if (mode == "download" || mode == "evaldownload") {
+      ref.mode = "download";
+      ref.path_on_compute = "inputs/" + in_name;
+    } else {
+      fail(path + ".mode", "'" + str(in, "mode", path) + "' is not supported for an input (ReadOnlyMount or Download)");
+    }
+    e.script_params.emplace_back("", ref);
+    replacement["inputs." + in_name] = "\"${AZURE_ML_INPUT_" + in_name + "}\"";
+  }
+  for (const auto& [out_name, out] : object(p, "outputs", root).items()) {
+    if (out_name == "default") continue;  // the service's own output: run history
+    const auto path = root + ".outputs." + out_name;
+    if (!std::regex_match(out_name, identifier)) fail(path, "is not a valid output name");
+    if (!out.is_null() && !out.is_object()) fail(path, "must be an object, got " + kind_of(out));
+    const auto type = out.is_object() ? to_lower(str(out, "jobOutputType", path)) : "";
+    if (!type.empty() && type != "uri_folder" && type != "uri_file" && type != "custom_model" &&
+        type != "mlflow_model") {
+      fail(path + ".jobOutputType", "'" + type + "' is not supported");
+    }
+    const auto mode = out.is_object() ? to_lower(str(out, "mode", path)) : "";
+    if (!mode.empty() && mode != "readwritemount" && mode != "upload" && mode != "direct") {
+      fail(path + ".mode", "'" + str(out, "mode", path) + "' is not supported for an output (ReadWriteMount or Upload)");
+    }
+    e.outputs[out_name] = mode == "upload" ? "upload" : "rw_mount";
+    replacement["outputs." + out_name] = "\"${AZURE_ML_OUTPUT_" + out_name + "}\"";
+  }
+  std::string unknown;
+  e.command = spec::substitute_expressions(command, replacement, &unknown);
+  if (!unknown.empty()) fail(root + ".command", "${{" + unknown + "}} names no declared input or output");
+  e.entry_script = "";
+  e.job_definition = p;
+  return job;
+}
+
+}  // namespace amlemu
