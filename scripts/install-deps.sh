@@ -2,17 +2,17 @@
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
 # CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
 # the Fashion-MNIST data set, and numpy and TensorFlow (CPU) for the sample jobs. With --tests,
-# also what the test suite needs beyond that: mpi4py and azure-ai-ml, Clang with libFuzzer for
-# the fuzz targets, and pytest in the virtual environment build/test-venv for the Python tests
-# (scripts/install-test-venv.sh). Quick and silent when all is present.
+# also what the test suite needs beyond that: mpi4py, Clang with libFuzzer for the fuzz targets,
+# and the virtual environment build/test-venv with pytest and the real Azure SDKs that the Python
+# and service tests run (scripts/install-test-venv.sh). Quick and silent when all is present.
 set -euo pipefail
 
 with_tests=0
 [ "${1:-}" = "--tests" ] && with_tests=1
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libboost-dev
-          libboost-filesystem-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2 libyaml-cpp-dev
-          openmpi-bin libopenmpi-dev dataset-fashion-mnist python3 python3-pip python3-venv)
+          libboost-filesystem-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2
+          libyaml-cpp-dev openmpi-bin libopenmpi-dev dataset-fashion-mnist python3 python3-pip python3-venv)
 if [ "$with_tests" = 1 ]; then packages+=(clang libclang-rt-14-dev); fi
 
 sudo_cmd=()
@@ -48,6 +48,5 @@ need numpy python3-numpy numpy
 need tensorflow "" tensorflow-cpu   # the walkthrough's model is TensorFlow
 if [ "$with_tests" = 1 ]; then
   need mpi4py python3-mpi4py mpi4py
-  need azure.ai.ml "" azure-ai-ml
-  "$(dirname "$0")/install-test-venv.sh"   # pytest, in a venv of its own
+  "$(dirname "$0")/install-test-venv.sh"   # pytest and the Azure SDKs, in a venv of their own
 fi

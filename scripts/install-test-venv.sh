@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Creates the virtual environment the Python tests run in (tests/python, through CTest) and
-# installs pytest into it from PyPI. The venv is $AMLEMU_TEST_VENV, default build/test-venv; CMake
-# looks for it there (the cache variable AMLEMU_TEST_VENV). Its interpreter is python3 from PATH
-# (or $AMLEMU_TEST_PYTHON); nothing is installed into that interpreter itself. Quick and silent
-# when pytest is already there. Called by scripts/install-deps.sh --tests.
+# Creates the virtual environment the Python tests run in and installs their clients from PyPI:
+# pytest for tests/python, and the real Azure SDKs (azure-ai-ml, azure-identity; pinned, so that a
+# new SDK release changes nothing until the pin moves) for tests/service and the YAML loader test.
+# The venv is $AMLEMU_TEST_VENV, default build/test-venv; CMake looks for it there (the cache
+# variable AMLEMU_TEST_VENV). Its interpreter is python3 from PATH (or $AMLEMU_TEST_PYTHON);
+# nothing is installed into that interpreter itself. Quick and silent when all is there. Called by
+# scripts/install-deps.sh --tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${AMLEMU_TEST_VENV:-build/test-venv}"
 base="${AMLEMU_TEST_PYTHON:-python3}"
+requirements=("pytest>=7" "azure-ai-ml==1.35.2" "azure-identity==1.27.0")
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import pytest" 2>/dev/null; then
+if [ -x "$venv/bin/python" ] &&
+   "$venv/bin/python" -c "import pytest, azure.ai.ml, azure.identity" 2>/dev/null; then
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
@@ -18,5 +22,5 @@ if [ ! -x "$venv/bin/python" ]; then
   mkdir -p "$(dirname "$venv")"
   "$base" -m venv "$venv"
 fi
-echo "Installing pytest into $venv"
-"$venv/bin/python" -m pip install -q "pytest>=7"
+echo "Installing ${requirements[*]} into $venv"
+"$venv/bin/python" -m pip install -q "${requirements[@]}"

@@ -1,6 +1,5 @@
 #include "amlemu/compute.hpp"
 #include "cli/cli.hpp"
-#include "compute/gpu.hpp"
 
 namespace amlemu::cli {
 
@@ -78,7 +77,7 @@ void add_gpu_commands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
   auto* list = group->add_subcommand("list", "List the GPUs found through NVML");
   add_output_option(list, ctx);
-  list->callback([] { print_json(compute::describe_gpus()); });
+  list->callback([] { print_json(describe_machine_gpus()); });
 }
 
 }  // namespace amlemu::cli

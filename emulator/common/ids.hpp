@@ -13,7 +13,7 @@ std::string random_hex(int n);
 std::string secret_hex(int n);
 /// A random version-4 GUID, hyphenated.
 std::string new_guid();
-/// A script run's id: `<experiment>_<epoch seconds>_<8 hex>`.
+/// A script run's id: `<experiment>_<epoch seconds>_<8 hex>`; no two made by one process repeat.
 std::string make_run_id(const std::string& experiment, std::int64_t epoch_seconds);
 
 }  // namespace amlemu

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "amlemu/compute.hpp"
 #include "amlemu/errors.hpp"
 
 namespace amlemu::compute {
@@ -109,7 +110,12 @@ std::vector<std::string> assign_gpus(const std::vector<Gpu>& gpus,
   return out;
 }
 
-nlohmann::json describe_gpus() {
+}  // namespace amlemu::compute
+
+namespace amlemu {
+
+nlohmann::json describe_machine_gpus() {
+  using namespace compute;
   std::string why;
   const auto& gpus = machine_gpus(&why);
   nlohmann::json list = nlohmann::json::array();
@@ -129,4 +135,4 @@ nlohmann::json describe_gpus() {
   return out;
 }
 
-}  // namespace amlemu::compute
+}  // namespace amlemu

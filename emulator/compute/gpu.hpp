@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 namespace amlemu::compute {
 
@@ -32,8 +31,5 @@ GpuPolicy gpu_policy();
 std::vector<std::string> assign_gpus(const std::vector<Gpu>& gpus,
                                      const std::map<std::string, int>& in_use, int wanted,
                                      GpuPolicy policy);
-
-/// `gpu list -o json`: the GPUs found, or why none were.
-nlohmann::json describe_gpus();
 
 }  // namespace amlemu::compute

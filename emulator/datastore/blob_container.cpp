@@ -11,9 +11,11 @@
 #include <set>
 
 #include "amlemu/datastore.hpp"
+#include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/ids.hpp"
+#include "common/proc.hpp"
 #include "datastore/blob_store.hpp"
 #include "workspace/layout.hpp"
 
@@ -246,6 +248,7 @@ BlobInfo BlobContainer::put(const std::string& name, std::string_view data,
   const auto tmp = stage(ws_, [&](int fd, const stdfs::path& p) {
     fs::write_all(fd, data.data(), data.size(), p);
   });
+  crash_point("blob.staged");
   try {
     datastore::BlobStore(ws_).replace(name_, name, props_of(write), [&] {
       place(tmp, target, root_, name, write.only_if_absent);
@@ -453,6 +456,30 @@ BlobListing BlobContainer::list(const std::string& prefix, const std::string& de
     ++count;
   }
   return out;
+}
+
+void recover_blob_writes(const Workspace& ws) {
+  const auto staging = layout::staging(ws.state_dir());
+  std::error_code ec;
+  if (!stdfs::is_directory(staging, ec)) return;
+  // Files of writes whose process is gone (a crash between staging and rename).
+  for (stdfs::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() == "blocks") continue;
+    const auto name = it->path().filename().string();
+    const auto dash = name.find('-');
+    long pid = 0;
+    try {
+      pid = dash == std::string::npos ? 0 : std::stol(name.substr(0, dash));
+    } catch (const std::exception&) {
+    }
+    if (pid <= 0 || !process_alive(pid, std::nullopt)) stdfs::remove_all(it->path(), ec);
+  }
+  // Blocks never committed, a week on (Azure keeps them as long).
+  const auto limit = stdfs::file_time_type::clock::now() - std::chrono::hours(24 * 7);
+  for (stdfs::directory_iterator it(layout::blob_blocks(ws.state_dir()), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (stdfs::last_write_time(it->path(), ec) < limit) stdfs::remove_all(it->path(), ec);
+  }
 }
 
 }  // namespace amlemu

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "amlemu/blob.hpp"
 #include "amlemu/service.hpp"
 #include "server/listener.hpp"
 #include "server/service.hpp"
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     server::ensure_certificates(dir);
     auto tls = server::server_context(dir);
     const auto creds = service_credentials();
+    for (const auto& w : list_workspaces()) {
+      recover_blob_writes(Workspace::get(w.workspace_name, w.subscription_id, w.resource_group));
+    }
     std::unique_ptr<server::ServerState> state;
     std::unique_ptr<server::Service> service;
     server::Endpoint ep;

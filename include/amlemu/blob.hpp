@@ -28,6 +28,12 @@ std::string storage_account_name(const Workspace& ws);
 std::string storage_account_name(const std::string& subscription_id,
                                  const std::string& resource_group, const std::string& workspace);
 
+/// Removes what blob writes interrupted by a crash left in the workspace's staging folder:
+/// staged files of processes that are gone, and blocks never committed after a week. Such
+/// leftovers are never visible as blobs; this reclaims their space (amlemu serve calls it at
+/// start).
+void recover_blob_writes(const Workspace& ws);
+
 struct BlobInfo {
   std::string name;
   std::uint64_t size = 0;

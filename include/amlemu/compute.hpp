@@ -28,6 +28,10 @@ VmSize find_vm_size(const std::string& name);
 /// Every size in the catalog, in catalog order.
 std::vector<VmSize> supported_vm_sizes();
 
+/// The machine's GPUs as nodes get them (`amlemu gpu list`): `{"gpus": [{index, uuid, name,
+/// memoryBytes}], "policy", "virtualMode"}`, and the `reason` when none was found.
+nlohmann::json describe_machine_gpus();
+
 /// `AmlCompute.provisioning_configuration(...)`'s result.
 struct ProvisioningConfiguration {
   std::string vm_size = "Standard_NC6";

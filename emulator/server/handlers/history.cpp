@@ -96,9 +96,63 @@ Response children(Call& call) {
   return json_response(call, 200, {{"value", items}});
 }
 
+// Metrics (the run-history metric service, v2.0): a run's metric names, and each one's values.
+// Values come from Run::get_metrics (the SDK's shape), one entry per logged value.
+json values_of(const json& v) { return v.is_array() ? v : json::array({v}); }
+
+std::string column_type(const json& values) {
+  for (const auto& x : values) {
+    if (!x.is_number()) return x.is_boolean() ? "Bool" : "String";
+  }
+  return "Double";
+}
+
+Response metric_list(Call& call) {
+  const auto metrics = find(call, call.param("runId")).get_metrics();
+  json items = json::array();
+  for (const auto& [name, v] : metrics.items()) {
+    items.push_back({{"metricKey", {{"namespace", nullptr}, {"name", name}, {"labels", json::array()},
+                                    {"columnNames", {name}}}},
+                     {"columns", {{name, column_type(values_of(v))}}},
+                     {"properties", {{"uxMetricType", "azureml.v1.scalar"}}}});
+  }
+  return json_response(call, 200, {{"value", items}});
+}
+
+Response metric_full(Call& call) {
+  const auto body = call.req.body().empty() ? json::object() : call.json_body();
+  const std::string name = body.is_object() && body.contains("metricName") && body["metricName"].is_string()
+                               ? body["metricName"].get<std::string>()
+                               : call.query_value("metricname");
+  if (name.empty()) throw HttpError(400, "UserError", "metricName: is required");
+  const auto run = find(call, call.param("runId"));
+  const auto metrics = run.get_metrics(name);
+  if (!metrics.contains(name)) throw HttpError(404, "UserError", "Run " + run.id() + " has no metric " + name);
+  const auto values = values_of(metrics[name]);
+  json out = json::array();
+  std::int64_t step = 0;
+  for (const auto& v : values) {
+    out.push_back({{"metricId", run.id() + "/" + name + "/" + std::to_string(step)},
+                   {"createdUtc", nullptr},
+                   {"step", step},
+                   {"data", {{name, v}}}});
+    ++step;
+  }
+  return json_response(call, 200, {{"name", name},
+                                   {"dataContainerId", "dcid." + run.id()},
+                                   {"columns", {{name, column_type(values)}}},
+                                   {"value", out}});
+}
+
 }  // namespace
 
 void add_history_routes(Router& r) {
+  const std::string metrics =
+      "/metric/v2.0/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
+      "Microsoft.MachineLearningServices/workspaces/{workspaceName}/runs/{runId}";
+  r.add(http::verb::post, metrics + "/list", metric_list);
+  r.add(http::verb::get, metrics + "/list", metric_list);
+  r.add(http::verb::post, metrics + "/full", metric_full);
   const std::string scope = kScope;
   r.add(http::verb::get, scope + "/runs/{runId}/details", details);
   r.add(http::verb::get, scope + "/runs/{runId}", details);
