@@ -32,7 +32,7 @@ def test_tf_mnist_over_rest_matches_the_cli(work, server):
                                                    "--learning-rate 0.01 --epochs " + EPOCHS)
     (folder / "job.yml").write_text(job.replace("code: .", "code: " + str(SAMPLE)))
     r = cli(home, "job", "create", "--file", "job.yml", cwd=folder)
-    cli_run = json.loads(r.stdout)["name"]
+    cli_run = r.stdout.strip()
     cli(home, "job", "stream", "--name", cli_run, cwd=folder)
 
     # Through the SDK: the same job as a command().
