@@ -5,7 +5,8 @@ docs/benchmarks.md.
 
     python3 bench/run_all.py [--quick] [--only NAME[,NAME...]] [--write FILE | --no-write]
 
-Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history. The full run takes
+Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history, service (the last
+needs build/test-venv, which scripts/install-test-venv.sh makes, for its SDK comparison). The full run takes
 about 15 minutes on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats and
 smaller sizes (a smoke test of about 2 minutes) and writes nothing unless --write is given.
 The first run creates build/bench-venv and installs MLflow into it from PyPI.
@@ -24,6 +25,7 @@ import metrics  # noqa: E402
 import mlflow_run  # noqa: E402
 import mpi_startup  # noqa: E402
 import run_overhead  # noqa: E402
+import service  # noqa: E402
 import tf_startup  # noqa: E402
 
 DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
@@ -31,7 +33,7 @@ DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
 # The sections of docs/benchmarks.md, in the order they are kept.
 SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## Metric logging",
             "## Datastore upload and mount", "## MPI start-up", "## TensorFlow start-up",
-            "## History at scale"]
+            "## History at scale", "## Service plane"]
 
 
 def overhead(quick, write):
@@ -50,6 +52,22 @@ def mpi(quick, write):
                                 "%.2fx (+%.0f ms)" % (r["ratio"], r["amlemu_ms"] - r["bare_ms"]))]
 
 
+def service_plane(quick, write):
+    r = service.run(quick=quick, write=write)
+    rows = [harness.summary_row("7. REST server, " + name, "server time p50 (p99)",
+                                "%.1f ms (%.1f)" % (r[name]["p50"], r[name]["p99"]),
+                                "under %g ms" % service.GOALS_MS[name],
+                                r[name]["p50"] < service.GOALS_MS[name])
+            for name in ("job get", "job create")]
+    rows.append(harness.summary_row("7. REST server, 16 clients", "requests/s, job get",
+                                    "%.0f" % r["rps"]))
+    if r["sdk"]:
+        rows.append(harness.summary_row("7. trivial job, submit and stream", "wall time, SDK / CLI",
+                                        "%.1fx (%.0f vs %.0f ms)" % (r["sdk"]["sdk"] / r["sdk"]["cli"],
+                                                                     r["sdk"]["sdk"], r["sdk"]["cli"])))
+    return rows
+
+
 BENCHMARKS = {
     "overhead": overhead,
     "mlflow": lambda quick, write: mlflow_run.run(runs=3 if quick else 9, write=write),
@@ -63,6 +81,7 @@ BENCHMARKS = {
     "tf": lambda quick, write: tf_startup.run(runs=3 if quick else 7, write=write),
     "history": lambda quick, write: history_scale.run(
         runs=3 if quick else 5, scale=10000 if quick else 100000, write=write),
+    "service": service_plane,
 }
 
 

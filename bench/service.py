@@ -5,8 +5,9 @@ concurrent clients, and the SDK's submit-and-stream against the CLI's.
     python3 bench/service.py [--quick] [--write FILE]
 
 - Server time per request (p50, p99): the time the server itself spent on each request, from its
-  access log, for job create (PUT .../jobs/{name}, which submits a real run), job get, blob put
-  and blob get (64 KiB, path-style with a SAS). Requests come over one kept-alive TLS connection.
+  access log, for job create (PUT .../jobs/{name}, which submits a real run; each job is followed
+  to its end before the next is created), job get, blob put and blob get (64 KiB, path-style with
+  a SAS). Requests come over one kept-alive TLS connection.
 - Requests per second: 16 client processes, each with its own kept-alive connection, getting a job
   for a fixed time.
 - A trivial job submitted and streamed to its end through azure-ai-ml (`jobs.create_or_update` +
@@ -151,7 +152,7 @@ def rps_worker(args):
 
 
 def run(quick=False, write=None):
-    n = 30 if quick else 200
+    n = 30 if quick else 100
     tmp = tempfile.mkdtemp(prefix="amlemu-bench-service-")
     home, work = os.path.join(tmp, "home"), os.path.join(tmp, "work")
     os.makedirs(home)
@@ -170,17 +171,22 @@ def run(quick=False, write=None):
         bearer = token(server)
         auth = {"Authorization": "Bearer " + bearer, "Content-Type": "application/json"}
         conn = connection(server.port, ca)
-        # Job create: each a real submission (a run record, a supervisor started).
+        # Job create: each a real submission (a run record, a supervisor started). Each job is
+        # waited for before the next is created, as a CI script does, so that the figure is the
+        # server's and not that of a queue of runs polling the same database.
         start = len(server.log)
         names = []
         for i in range(n):
             name = "bench_create_%d_%d" % (os.getpid(), i)
             body = {"properties": {"jobType": "Command", "command": "echo %d" % i,
                                    "environmentId": "azureml:AzureML-sklearn-1.5@latest",
-                                   "computeId": "cpu-cluster", "experimentName": "bench-rest"}}
+                                   "computeId": WS + "/computes/cpu-cluster", "experimentName": "bench-rest"}}
             call(conn, "PUT", WS + "/jobs/" + name + API, json.dumps(body), auth)
             names.append(name)
-        time.sleep(0.5)
+            while json.loads(call(conn, "GET", WS + "/jobs/" + name + API, headers=auth))[
+                    "properties"]["status"] not in ("Completed", "Failed", "Canceled"):
+                time.sleep(0.005)
+        time.sleep(0.2)
         results["job create"] = server.times("PUT", lambda p: "/jobs/bench_create_" in p, start)
         start = len(server.log)
         for i in range(n):
