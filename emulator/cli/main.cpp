@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::add_model_commands(app, ctx);
   cli::add_environment_commands(app, ctx);
   cli::add_gpu_commands(app, ctx);
+  cli::add_data_commands(app, ctx);
   cli::add_service_commands(app, ctx);
   try {
     app.parse(argc, argv);

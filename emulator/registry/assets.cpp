@@ -4,6 +4,7 @@
 
 #include "amlemu/assets.hpp"
 #include "amlemu/blob.hpp"
+#include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
 #include "common/text.hpp"
@@ -95,6 +96,15 @@ DataVersion create_data_version(const Workspace& ws, const DataVersion& data) {
   if (data.uri.empty() || data.uri.find('\n') != std::string::npos) {
     throw UserErrorException("data " + data.name + ": the path (dataUri) is empty or not one line");
   }
+  // A URI, as the service requires (clients upload local paths first): a scheme, then "://".
+  static const std::regex uri_form(R"(^[A-Za-z][A-Za-z0-9+.-]*://\S+$)");
+  if (!std::regex_match(data.uri, uri_form)) {
+    throw UserErrorException("data " + data.name + ": path '" + printable(data.uri) +
+                             "' is not a URI (azureml://datastores/<datastore>/paths/<path>, "
+                             "https://...); upload local files with 'amlemu datastore upload' first");
+  }
+  // A datastore URI must name a datastore of this workspace and stay inside it.
+  if (const auto ds = parse_datastore_uri(ws, data.uri)) Datastore::get(ws, ds->first);
   DataVersion row = data;
   row.created_time = now_iso();
   const auto stored = registry::DataStore(ws).insert_or_get(row);

@@ -33,6 +33,11 @@ const std::regex& identifier_rule() {
   static const std::regex rule("^[A-Za-z_][A-Za-z0-9_]*$");
   return rule;
 }
+// azureml:<name>:<version> or azureml:<name>@latest: a data asset of the workspace.
+const std::regex& data_asset_rule() {
+  static const std::regex rule(R"(^azureml:[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+|@latest)$)");
+  return rule;
+}
 
 DataReference datastore_uri(const Reader& r, const YAML::Node& at, const std::string& key,
                             const std::string& uri) {
@@ -304,9 +309,13 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         ref.mode = mode == "download" ? "download" : "mount";
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
+      } else if (std::regex_match(path, data_asset_rule())) {
+        job.asset_inputs.push_back({name, path, mode});
       } else if (path.rfind("azureml:", 0) == 0 || path.find("://") != std::string::npos) {
         r.fail(v["path"], key + ".path", "'" + path + "' is not available offline; use a local "
-                                          "path or azureml://datastores/<name>/paths/<path>");
+                                          "path, a data asset (azureml:<name>:<version> or "
+                                          "azureml:<name>@latest) or "
+                                          "azureml://datastores/<name>/paths/<path>");
       } else {
         const auto local = (base / path).lexically_normal();
         if (!stdfs::exists(local, ec)) {

@@ -21,6 +21,12 @@ struct CommandJob {
     std::string mode;  // ro_mount or download
   };
   std::vector<LocalInput> local_inputs;  // uploaded to the default datastore at submit
+  struct AssetInput {
+    std::string name;
+    std::string reference;  // azureml:<data asset>:<version> or azureml:<data asset>@latest
+    std::string mode;       // ro_mount or download
+  };
+  std::vector<AssetInput> asset_inputs;  // data assets, resolved against the workspace at submit
   nlohmann::json environment;            // "azureml:..." reference or an inline object
   std::filesystem::path file;
 };

@@ -78,6 +78,54 @@ TEST_CASE("a job with data inputs, a literal, a local folder and an output", "[e
   CHECK_THAT(set.out, Contains("sum 20 written to result"));
 }
 
+TEST_CASE("a data asset made with 'amlemu data create' is a job input by name", "[e2e][yaml]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "data" / "numbers.txt", "1 2 3\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
+  const auto made = cli(t, {"data", "create", "--name", "numbers", "--path",
+                            "azureml://datastores/workspaceblobstore/paths/nums"});
+  INFO(made.out << made.err);
+  REQUIRE(made.code == 0);
+  CHECK(made.json()["version"] == "1");
+  CHECK(made.json()["type"] == "uri_folder");
+  CHECK(cli(t, {"data", "show", "--name", "numbers"}).json()["path"] ==
+        "azureml://datastores/workspaceblobstore/paths/nums");
+  CHECK(cli(t, {"data", "list"}).json().size() == 1);
+  // Not a URI, a datastore that does not exist, a path leaving the datastore: refused, with the
+  // reason, and nothing recorded.
+  for (const auto& [path, why] : std::vector<std::pair<std::string, std::string>>{
+           {"nums", "is not a URI"},
+           {"azureml://datastores/nosuch/paths/x", "nosuch"},
+           {"azureml://datastores/workspaceblobstore/paths/../x", ".."}}) {
+    const auto bad = cli(t, {"data", "create", "--name", "numbers", "--path", path});
+    INFO(path << ": " << bad.err);
+    CHECK(bad.code == 1);
+    CHECK_THAT(bad.err, Contains(why));
+  }
+  CHECK(cli(t, {"data", "list"}).json().size() == 1);
+
+  const std::string job = "type: command\n"
+                          "command: cat ${{inputs.data}}/numbers.txt\n"
+                          "inputs:\n"
+                          "  data:\n"
+                          "    type: uri_folder\n"
+                          "    path: azureml:numbers@latest\n"
+                          "environment: azureml:AzureML-sklearn-1.5@latest\n";
+  TempHome::write(t.work() / "asset.yml", job);
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "asset.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("1 2 3"));
+  // An asset that does not exist fails at submit, naming the input; no run is made.
+  const auto runs_before = cli(t, {"job", "list"}).json().size();
+  TempHome::write(t.work() / "missing.yml", std::string(job).replace(job.find("numbers@latest"), 14, "nothing:3"));
+  const auto missing = cli(t, {"job", "create", "--file", "missing.yml"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("inputs.data.path: data asset nothing:3 does not exist"));
+  CHECK(cli(t, {"job", "list"}).json().size() == runs_before);
+}
+
 TEST_CASE("environment_variables reach the command", "[e2e][yaml]") {
   TempHome t;
   set_up(t);

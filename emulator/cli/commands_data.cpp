@@ -1,0 +1,78 @@
+// `amlemu data`: data assets, the named and versioned URIs SDK v2 jobs take as inputs
+// (`azureml:<name>:<version>`), as `az ml data` manages them.
+#include <iostream>
+
+#include "amlemu/assets.hpp"
+#include "amlemu/errors.hpp"
+#include "cli/cli.hpp"
+
+namespace amlemu::cli {
+
+namespace {
+nlohmann::json serialize(const DataVersion& d) {
+  nlohmann::json out = {{"name", d.name},       {"version", d.version},
+                        {"type", d.type},       {"path", d.uri},
+                        {"createdTime", d.created_time}};
+  for (const char* key : {"description", "tags"}) {
+    if (d.definition.contains(key)) out[key] = d.definition[key];
+  }
+  return out;
+}
+}  // namespace
+
+void add_data_commands(CLI::App& app, Context& ctx) {
+  auto* group = app.add_subcommand("data", "Data assets: named, versioned azureml:// URIs");
+  group->require_subcommand(1);
+
+  auto* create = group->add_subcommand("create", "Register a data asset version");
+  static std::string name, version, type = "uri_folder", path, description;
+  create->add_option("--name,-n", name, "Data asset name")->required();
+  create->add_option("--version,-v", version, "Version (default: the next integer)");
+  create->add_option("--type,-t", type, "uri_folder (default) or uri_file")
+      ->check(CLI::IsMember({"uri_folder", "uri_file"}));
+  create->add_option("--path,-p", path,
+                     "azureml://datastores/<datastore>/paths/<path> (upload local files with "
+                     "'amlemu datastore upload' first)")
+      ->required();
+  create->add_option("--description,-d", description, "Description");
+  add_output_option(create, ctx);
+  create->callback([&ctx] {
+    DataVersion d;
+    d.name = name;
+    d.version = version;
+    d.type = type;
+    d.uri = path;
+    if (!description.empty()) d.definition["description"] = description;
+    print_json(serialize(create_data_version(ctx.workspace(), d)));
+  });
+
+  auto* list = group->add_subcommand("list", "List data asset versions, newest first");
+  static std::string list_name;
+  list->add_option("--name,-n", list_name, "Only this asset's versions");
+  add_output_option(list, ctx);
+  list->callback([&ctx] {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& d : list_data_versions(ctx.workspace(), list_name.empty()
+                                                                 ? std::nullopt
+                                                                 : std::optional<std::string>(list_name))) {
+      rows.push_back(serialize(d));
+    }
+    print_rows(ctx, rows, {"name", "version", "type", "path"});
+  });
+
+  auto* show = group->add_subcommand("show", "Show a data asset version (default: the latest)");
+  static std::string show_name, show_version;
+  show->add_option("--name,-n", show_name, "Data asset name")->required();
+  show->add_option("--version,-v", show_version, "Version");
+  add_output_option(show, ctx);
+  show->callback([&ctx] {
+    const auto d = get_data_version(ctx.workspace(), show_name, show_version);
+    if (!d) {
+      throw NotFoundException("data asset " + show_name +
+                              (show_version.empty() ? "" : ":" + show_version) + " not found");
+    }
+    print_json(serialize(*d));
+  });
+}
+
+}  // namespace amlemu::cli
