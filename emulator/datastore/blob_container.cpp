@@ -16,6 +16,7 @@
 #include "common/hash.hpp"
 #include "common/ids.hpp"
 #include "common/proc.hpp"
+#include "common/text.hpp"
 #include "datastore/blob_store.hpp"
 #include "workspace/layout.hpp"
 
@@ -38,17 +39,20 @@ std::string workspace_guid(const Workspace& ws) {
 // A blob name as relative path segments; throws invalid_name for what a file cannot be.
 std::string checked(const std::string& name) {
   if (name.empty() || name.size() > kMaxName || name.back() == '/' || name.front() == '/') {
-    throw BlobException(Kind::invalid_name, "The blob name '" + name + "' is not a valid name");
+    throw BlobException(Kind::invalid_name, "The blob name '" + printable(name) + "' is not a valid name");
   }
   size_t start = 0;
   while (start <= name.size()) {
     const auto slash = name.find('/', start);
     const auto seg = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (seg.empty() || seg == "." || seg == ".." || seg.size() > 255 ||
-        seg.find('\0') != std::string::npos) {
+    const bool control = std::any_of(seg.begin(), seg.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (seg.empty() || seg == "." || seg == ".." || seg.size() > 255 || control ||
+        !valid_utf8(seg)) {
       throw BlobException(Kind::invalid_name,
-                          "The blob name '" + name + "' has a segment a file cannot be named ('" +
-                              seg + "')");
+                          "The blob name '" + printable(name) +
+                              "' has a segment a file cannot be named ('" + printable(seg) + "')");
     }
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -212,12 +216,29 @@ std::optional<BlobInfo> BlobContainer::stat(const std::string& name) const {
   return info_of(name, st, datastore::BlobStore(ws_).find(name_, name));
 }
 
+// The blob just written; a Delete of the same name may have come in between.
+BlobInfo BlobContainer::written(const std::string& name) const {
+  if (auto info = stat(name)) return *info;
+  throw BlobException(Kind::blob_not_found, "The blob '" + name + "' was deleted while it was written");
+}
+
 namespace {
 
 // Moves the staged file to `target` (only if absent, with link()), creating its folders.
 void place(const stdfs::path& tmp, const stdfs::path& target, const stdfs::path& root,
            const std::string& name, bool only_if_absent) {
   std::error_code ec;
+  // The folders that exist already must lie in the container before any is created: a link to
+  // a folder outside would otherwise have folders made outside through it.
+  auto existing = target.parent_path();
+  while (existing != root && !stdfs::exists(stdfs::symlink_status(existing, ec))) {
+    existing = existing.parent_path();
+  }
+  if (!fs::is_within(root, existing)) {
+    throw BlobException(Kind::conflict, "The blob name '" + name +
+                                            "' passes through another blob (a file cannot be a "
+                                            "folder too)");
+  }
   stdfs::create_directories(target.parent_path(), ec);
   if (ec || !stdfs::is_directory(target.parent_path()) || !fs::is_within(root, target)) {
     throw BlobException(Kind::conflict, "The blob name '" + name +
@@ -257,7 +278,7 @@ BlobInfo BlobContainer::put(const std::string& name, std::string_view data,
     ::unlink(tmp.c_str());
     throw;
   }
-  return *stat(name);
+  return written(name);
 }
 
 namespace {
@@ -318,7 +339,7 @@ BlobInfo BlobContainer::put_block_list(const std::string& name,
   }
   std::error_code ec;
   stdfs::remove_all(dir, ec);  // uncommitted blocks are discarded, as on Azure
-  return *stat(name);
+  return written(name);
 }
 
 std::string BlobContainer::read(const std::string& name, std::uint64_t offset,
@@ -352,7 +373,7 @@ BlobInfo BlobContainer::set_metadata(const std::string& name,
   auto props = store.find(name_, name).value_or(nlohmann::json::object());
   props["metadata"] = metadata;
   store.put(name_, name, props);
-  return *stat(name);
+  return written(name);
 }
 
 void BlobContainer::remove(const std::string& name) const {
@@ -382,6 +403,8 @@ BlobListing BlobContainer::list(const std::string& prefix, const std::string& de
     } catch (const BlobException&) {
       return {};
     }
+    // The walk never follows a link; the folder it starts from must not be one out either.
+    if (!base.empty() && !fs::is_within(root_, root_ / base)) return {};
     walk(base.empty() ? root_ : root_ / base, base, names);
   } else {
     // Runs whose id could match: ExperimentRun/dcid.<run>/...

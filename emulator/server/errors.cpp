@@ -61,6 +61,10 @@ Response error_for(const Request& req, const std::exception& e, bool storage) {
   } else if (dynamic_cast<const UserErrorException*>(&e)) {
     status = 400;
     code = storage ? "InvalidInput" : "UserError";
+  } else if (dynamic_cast<const nlohmann::json::type_error*>(&e)) {
+    // A property of the wrong type that a handler read without naming it: still the caller's.
+    status = 400;
+    code = storage ? "InvalidInput" : "UserError";
   }
   return storage ? storage_error(req, status, code, e.what())
                  : arm_error(req, status, code, e.what());

@@ -19,12 +19,35 @@ std::string Call::query_value(const std::string& name, const std::string& fallba
 
 nlohmann::json Call::json_body() const {
   if (req.body().empty()) throw HttpError(400, "UserError", "The request body is empty; JSON was expected");
+  // No Azure ML body nests deeper than a few levels; a deeper one is refused while it is parsed
+  // (writing it out again recurses once per level).
+  constexpr int kMaxDepth = 64;
+  const nlohmann::json::parser_callback_t shallow = [](int depth, nlohmann::json::parse_event_t,
+                                                       nlohmann::json&) {
+    if (depth > kMaxDepth) {
+      throw HttpError(400, "UserError", "The request body nests JSON deeper than 64 levels");
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(req.body());
+    return nlohmann::json::parse(req.body(), shallow);
   } catch (const nlohmann::json::parse_error& e) {
     throw HttpError(400, "UserError",
                     "The request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
   }
+}
+
+std::string string_field(const nlohmann::json& obj, const char* key, const std::string& fallback,
+                         const std::string& path) {
+  if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return fallback;
+  if (!obj[key].is_string()) throw HttpError(400, "UserError", path + ": must be a string");
+  return obj[key].get<std::string>();
+}
+
+bool bool_field(const nlohmann::json& obj, const char* key, bool fallback, const std::string& path) {
+  if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return fallback;
+  if (!obj[key].is_boolean()) throw HttpError(400, "UserError", path + ": must be true or false");
+  return obj[key].get<bool>();
 }
 
 const Workspace& Call::workspace() const {

@@ -61,6 +61,12 @@ struct Call {
   const Workspace& workspace() const;
 };
 
+/// `obj[key]` as a string or a bool: `fallback` when absent or null; HttpError 400 naming
+/// `path` (e.g. "properties.vmSize") when it has another type.
+std::string string_field(const nlohmann::json& obj, const char* key, const std::string& fallback,
+                         const std::string& path);
+bool bool_field(const nlohmann::json& obj, const char* key, bool fallback, const std::string& path);
+
 /// A JSON response with the given status.
 Response json_response(const Call& call, int status, const nlohmann::json& body);
 

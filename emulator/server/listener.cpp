@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +18,7 @@
 #include <limits>
 #include <iostream>
 #include <stdexcept>
+#include <system_error>
 
 #include "server/auth.hpp"
 
@@ -32,15 +34,30 @@ constexpr auto kIdle = std::chrono::seconds(60);      // between requests on a k
 constexpr auto kRequest = std::chrono::seconds(300);  // to read one request and write its answer
 constexpr std::size_t kHeaderLimit = 64 * 1024;
 constexpr int kMaxConnections = 512;
+constexpr auto kRelayIdle = std::chrono::minutes(10);  // a relayed tunnel with no traffic ends
+constexpr timeval kRelaySendTimeout = {60, 0};        // a peer that stops reading ends it too
 
-// Relays bytes both ways between two sockets until either side closes.
+// A socket whose sends (and, on Linux, connect) give up after kRelaySendTimeout.
+void bound_sends(int fd) {
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kRelaySendTimeout, sizeof kRelaySendTimeout);
+}
+
+// Relays bytes both ways between two sockets until either side closes, the server stops, no byte
+// has passed for kRelayIdle, or a send has waited kRelaySendTimeout.
 void relay(int a, int b, const std::atomic<bool>& stopping) {
   char buf[16384];
+  bound_sends(a);
+  bound_sends(b);
   pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  auto last = std::chrono::steady_clock::now();
   while (!stopping) {
     const int n = ::poll(fds, 2, 1000);
     if (n < 0 && errno != EINTR) return;
-    if (n <= 0) continue;
+    if (n <= 0) {
+      if (std::chrono::steady_clock::now() - last > kRelayIdle) return;
+      continue;
+    }
+    last = std::chrono::steady_clock::now();
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       const ssize_t r = ::recv(fds[i].fd, buf, sizeof buf, 0);
@@ -63,6 +80,7 @@ int connect_to(const std::string& host, const std::string& port) {
   for (auto* p = res; p; p = p->ai_next) {
     fd = ::socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
     if (fd < 0) continue;
+    bound_sends(fd);  // bounds the connect as well
     if (::connect(fd, p->ai_addr, p->ai_addrlen) == 0) break;
     ::close(fd);
     fd = -1;
@@ -137,10 +155,14 @@ void Listener::run() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
       if (stopping_) break;
-      if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
-        if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ||
+          errno == EPERM) {
+        // Out of something for now (descriptors, memory) or refused by a filter: try again.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
+      std::cerr << "amlemu serve: cannot accept connections: " << std::strerror(errno) << std::endl;
       break;
     }
     const int one = 1;
@@ -155,18 +177,28 @@ void Listener::run() {
       id = next_id_++;
       conns_[id] = Conn{fd, std::chrono::steady_clock::now() + kIdle};
     }
-    std::thread([this, fd, id] {
-      try {
-        serve(fd, id);
-      } catch (const std::exception& e) {
-        // A connection that fails in an unforeseen way ends; the server goes on.
-        std::cerr << "amlemu serve: a connection ended on an error: " << e.what() << std::endl;
-      }
+    try {
+      std::thread([this, fd, id] {
+        try {
+          serve(fd, id);
+        } catch (const std::exception& e) {
+          // A connection that fails in an unforeseen way ends; the server goes on.
+          std::cerr << "amlemu serve: a connection ended on an error: " << e.what() << std::endl;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        conns_.erase(id);
+        ::close(fd);
+        changed_.notify_all();
+      }).detach();
+    } catch (const std::system_error& e) {
+      // No thread to be had (a process or memory limit): this connection is dropped, the
+      // server goes on.
+      std::cerr << "amlemu serve: cannot start a thread for a connection: " << e.what() << std::endl;
       std::lock_guard<std::mutex> lock(mutex_);
       conns_.erase(id);
       ::close(fd);
       changed_.notify_all();
-    }).detach();
+    }
   }
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [this] { return conns_.empty(); });

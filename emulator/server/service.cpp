@@ -72,6 +72,7 @@ std::string Service::storage_account_of(const std::string& path, const std::stri
     return lower(tunnel_host.substr(0, tunnel_host.size() - blob_suffix.size()));
   }
   // Path-style, as Azurite: /<account>/<container>/<blob>.
+  if (path.empty() || path[0] != '/') return "";
   const auto second = path.find('/', 1);
   const auto first = path.substr(1, second == std::string::npos ? std::string::npos : second - 1);
   if (first.rfind("amlemu", 0) == 0 && state_.workspace_of_account(first)) {
@@ -121,7 +122,14 @@ Response Service::handle(Request& req, const std::string& tunnel_host) {
   const auto request_id = new_guid();
   res.set("x-ms-request-id", request_id);
   res.set(http::field::server, "amlemu/" AMLEMU_VERSION);
-  if (req.method() != http::verb::head) res.prepare_payload();
+  if (req.method() != http::verb::head) {
+    res.prepare_payload();
+  } else if (!res.body().empty()) {
+    // A HEAD answer carries the length of the body a GET would get, and no body: written, the
+    // bytes would be read as the start of the next response on a kept-alive connection.
+    res.content_length(res.body().size());
+    res.body().clear();
+  }
   const auto ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   {

@@ -160,6 +160,16 @@ std::string blob_sas(const Authority& authority, const std::string& account,
                      expiry);
 }
 
+namespace {
+// An HTTP date (RFC 1123, "Mon, 07 Dec 2026 02:50:00 GMT") as epoch seconds; -1 when it is not one.
+std::int64_t parse_http_date(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return -1;
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+}  // namespace
+
 std::string check_storage_credential(const StorageRequest& r, const Authority& authority,
                                      std::int64_t now, bool* permission) {
   *permission = false;
@@ -168,6 +178,15 @@ std::string check_storage_credential(const StorageRequest& r, const Authority& a
     const auto colon = auth.find(':');
     if (colon == std::string::npos || auth.substr(10, colon - 10) != r.account) {
       return "the Shared Key names another account";
+    }
+    // A signed request is good for 15 minutes around its date, as on Azure: a copy of it cannot
+    // be replayed later.
+    std::string date = header(r.req, "x-ms-date");
+    if (date.empty()) date = header(r.req, "Date");
+    const auto when = parse_http_date(date);
+    if (when < 0) return "a Shared Key request needs an x-ms-date (or Date) header in RFC 1123 form";
+    if (when < now - 15 * 60 || when > now + 15 * 60) {
+      return "the request's x-ms-date is more than 15 minutes from the server's time";
     }
     const auto given = auth.substr(colon + 1);
     for (bool collate : {false, true}) {

@@ -111,6 +111,7 @@ class BlobContainer {
         run_history_(run_history) {}
   std::filesystem::path file_of(const std::string& name) const;
   void check_writable() const;
+  BlobInfo written(const std::string& name) const;
   Workspace ws_;
   std::string name_;
   std::filesystem::path root_;

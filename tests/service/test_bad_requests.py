@@ -1,10 +1,15 @@
 """A corpus of malformed and unauthorised requests: each gets its documented status code and
 error code (Azure's JSON envelope for the REST API, the storage XML for blobs), and none of them
 changes the workspace (rows and files compared before and after)."""
+import base64
+import email.utils
+import hashlib
+import hmac
 import http.client
 import json
 import re
 import ssl
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -72,12 +77,15 @@ def target(work, server):
                                  permission=ContainerSasPermissions(read=True, write=True, create=True,
                                                                     list=True, delete=True),
                                  expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    # A folder of the datastore that is a link out of it.
-    store_dir = home / "workspaces"
-    linked = next(store_dir.rglob("datastores/workspaceblobstore"))
-    (linked / "outside").symlink_to("/etc")
+    # A folder of the datastore that is a link out of it, to a folder outside $AMLEMU_HOME.
+    outside = home.parent / "outside-target"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for blob clients")
+    linked = next((home / "workspaces").rglob("datastores/workspaceblobstore"))
+    (linked / "outside").symlink_to(outside)
     (linked / "present.txt").write_text("hello")
-    return {"token": token, "blob": "/%s/%s" % (account, container), "sas": sas, "home": home}
+    return {"token": token, "blob": "/%s/%s" % (account, container), "sas": sas, "home": home,
+            "outside": outside, "account": account, "container": container, "key": key}
 
 
 def corpus(t):
@@ -98,6 +106,20 @@ def corpus(t):
          json.dumps({"properties": {"computeType": "AmlCompute",
                                     "properties": {"scaleSettings": {"maxNodeCount": "four"}}}}),
          auth, None, 400, "UserError"),
+        ("JSON nested 100000 deep", "PUT", ws + "/jobs/bad12" + API, "[" * 100000 + "]" * 100000,
+         auth, None, 400, "UserError"),
+        ("tags nested 100000 deep", "PUT", ws + "/models/bad13/versions/1" + API,
+         '{"properties": {"modelUri": "azureml://datastores/workspaceblobstore/paths/present.txt", "tags": '
+         + "[" * 100000 + "]" * 100000 + "}}", auth, None, 400, "UserError"),
+        ("computeType is a number", "PUT", ws + "/computes/bad14" + API,
+         json.dumps({"properties": {"computeType": 5}}), auth, None, 400, "UserError"),
+        ("vmSize is an object", "PUT", ws + "/computes/bad15" + API,
+         json.dumps({"properties": {"computeType": "AmlCompute",
+                                    "properties": {"vmSize": {}, "scaleSettings": {"maxNodeCount": 1}}}}),
+         auth, None, 400, "UserError"),
+        ("modelType is a list", "PUT", ws + "/models/bad16/versions/1" + API,
+         json.dumps({"properties": {"modelUri": "azureml://datastores/workspaceblobstore/paths/present.txt",
+                                    "modelType": []}}), auth, None, 400, "UserError"),
         ("modelUri is a number", "PUT", ws + "/models/bad8/versions/1" + API,
          json.dumps({"properties": {"modelUri": 7}}), auth, None, 400, "UserError"),
         ("a 17 MiB JSON body", "PUT", ws + "/jobs/bad9" + API, "", auth, 17 * MIB, 413, None),
@@ -117,10 +139,18 @@ def corpus(t):
          400, "InvalidResourceName"),
         # A symbolic link is never followed: what lies behind it is not a blob, and it is not a
         # folder to write into.
-        ("a blob read through a link out", "GET", blob + "/outside/hostname" + sas, "", {}, None,
+        ("a blob read through a link out", "GET", blob + "/outside/secret.txt" + sas, "", {}, None,
          404, "BlobNotFound"),
         ("a blob write through a link out", "PUT", blob + "/outside/escape.txt" + sas, "x", put_blob,
          None, 409, "PathConflict"),
+        ("a blob write making folders through a link out", "PUT", blob + "/outside/new/escape.txt" + sas,
+         "x", put_blob, None, 409, "PathConflict"),
+        ("a blob name with a control character", "PUT", blob + "/bad%01name.txt" + sas, "x", put_blob,
+         None, 400, "InvalidResourceName"),
+        ("a blob name that is not UTF-8", "PUT", blob + "/bad%FFname.txt" + sas, "x", put_blob,
+         None, 400, "InvalidResourceName"),
+        ("a block list nested 100000 deep", "PUT", blob + "/deep.bin" + sas + "&comp=blocklist",
+         "<a>" * 100000 + "</a>" * 100000, {"x-ms-version": "2023-11-03"}, None, 400, "InvalidXmlDocument"),
         ("a blob without a signature", "PUT", blob + "/plain.txt", "x", put_blob, None, 403,
          "AuthenticationFailed"),
         ("a blob with a forged signature", "PUT", blob + "/forged.txt" + forged, "x", put_blob, None,
@@ -147,9 +177,13 @@ def test_malformed_requests_get_their_status_and_change_nothing(target, server):
             failures.append("%s: %s %s gave %d %s" % (what, method, path.split("?")[0], got, text[:300]))
     assert not failures, "\n".join(failures)
     assert fingerprint(target["home"]) == before
-    # A listing does not look behind the link either.
+    assert sorted(p.name for p in target["outside"].iterdir()) == ["secret.txt"]
+    # A listing does not look behind the link either, from the top or from the link's prefix.
     listing = raw.send("GET", target["blob"] + "?restype=container&comp=list&" + target["sas"])[1]
-    assert "present.txt" in listing and "hostname" not in listing
+    assert "present.txt" in listing and "secret.txt" not in listing
+    listing = raw.send("GET", target["blob"] + "?restype=container&comp=list&prefix=outside/&"
+                       + target["sas"])[1]
+    assert "secret.txt" not in listing
     # The server still answers after all that.
     assert server.request("GET", workspace_path() + "/jobs" + API, target["token"]).status_code == 200
 
@@ -159,3 +193,43 @@ def test_unknown_api_versions_are_accepted(target, server):
         r = server.request("GET", workspace_path() + "/computes?api-version=" + version, target["token"])
         assert r.status_code == 200, (version, r.text)
         assert [c["name"] for c in r.json()["value"]] == ["cpu-cluster"]
+
+
+def shared_key(t, method, blob, date):
+    """A Shared Key Authorization header for a body-less request (service version 2023-11-03)."""
+    canonical_headers = "x-ms-date:%s\nx-ms-version:2023-11-03\n" % date
+    # Path-style: the URL's path, which starts with the account, after "/<account>" (as the
+    # storage SDK signs it).
+    resource = "/%s/%s/%s/%s" % (t["account"], t["account"], t["container"], blob)
+    to_sign = method + "\n" * 12 + canonical_headers + resource
+    mac = hmac.new(base64.b64decode(t["key"]), to_sign.encode(), hashlib.sha256).digest()
+    return "SharedKey %s:%s" % (t["account"], base64.b64encode(mac).decode())
+
+
+def test_shared_key_requests_expire_after_15_minutes(target, server):
+    raw = Raw(server)
+    path = target["blob"] + "/present.txt"
+    for age, status in ((0, 200), (3600, 403), (-3600, 403)):
+        date = email.utils.formatdate(time.time() - age, usegmt=True)
+        got, text = raw.send("GET", path, headers={"x-ms-date": date, "x-ms-version": "2023-11-03",
+                                                  "Authorization": shared_key(target, "GET", "present.txt", date)})
+        assert got == status, (age, text)
+        if status == 200:
+            assert text == "hello"
+
+
+def test_head_answers_carry_no_body_on_a_kept_alive_connection(target, server):
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=30,
+                                       context=Raw(server).context)
+    auth = {"Authorization": "Bearer " + target["token"]}
+    try:
+        for method in ("HEAD", "GET", "HEAD", "GET"):
+            conn.request(method, workspace_path() + "/computes" + API, headers=auth)
+            r = conn.getresponse()
+            body = r.read()
+            if method == "HEAD":
+                assert body == b""
+            else:
+                assert r.status == 200 and json.loads(body)["value"][0]["name"] == "cpu-cluster"
+    finally:
+        conn.close()

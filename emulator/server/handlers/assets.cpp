@@ -86,8 +86,8 @@ Response code_container(Call& call) {
 Response code_start_upload(Call& call) {
   const auto& ws = call.workspace();
   const auto body = call.req.body().empty() ? json::object() : call.json_body();
-  const std::string type = body.is_object() ? body.value("pendingUploadType", "TemporaryBlobReference")
-                                            : "TemporaryBlobReference";
+  const std::string type =
+      string_field(body, "pendingUploadType", "TemporaryBlobReference", "pendingUploadType");
   if (type != "TemporaryBlobReference") {
     throw HttpError(400, "UserError", "pendingUploadType: '" + type + "' is not supported (TemporaryBlobReference)");
   }
@@ -144,7 +144,7 @@ Response code_put(Call& call) {
   c.definition = {{"description", p.contains("description") ? p["description"] : json(nullptr)},
                   {"tags", object_or_empty(p, "tags")},
                   {"properties", props},
-                  {"isAnonymous", p.value("isAnonymous", false)}};
+                  {"isAnonymous", bool_field(p, "isAnonymous", false, "properties.isAnonymous")}};
   const auto stored = create_code_version(call.workspace(), c);
   return json_response(call, 201, code_resource(call.workspace(), stored));
 }
@@ -305,7 +305,7 @@ Response data_put(Call& call) {
   d.definition = {{"description", p.contains("description") ? p["description"] : json(nullptr)},
                   {"tags", object_or_empty(p, "tags")},
                   {"properties", object_or_empty(p, "properties")},
-                  {"isAnonymous", p.value("isAnonymous", false)}};
+                  {"isAnonymous", bool_field(p, "isAnonymous", false, "properties.isAnonymous")}};
   return json_response(call, 201, data_resource(call.workspace(), create_data_version(call.workspace(), d)));
 }
 

@@ -119,9 +119,41 @@ void check_md5(const Call& call) {
   }
 }
 
+// The most one response carries: a larger read must ask for ranges (the storage SDK reads a large
+// blob in ranges anyway), so no request makes the server hold more than this in memory.
+constexpr std::uint64_t kMaxRead = 256u << 20;
+// A block list as Azure limits it: at most 50,000 blocks; its XML is two levels deep.
+constexpr std::size_t kMaxBlocks = 50000;
+constexpr std::size_t kMaxBlockListBytes = 8u << 20;
+
+// The deepest element nesting of an XML text, counted without parsing it (the parser recurses
+// once per level: a deep document must be refused before it reaches it).
+int xml_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '<') continue;
+    const char next = text[i + 1];
+    if (next == '/') {
+      --depth;
+    } else if (next != '?' && next != '!') {
+      const auto close = text.find('>', i);
+      if (close == std::string::npos) break;
+      if (text[close - 1] != '/') deepest = std::max(deepest, ++depth);
+      i = close;
+    }
+  }
+  return deepest;
+}
+
 // <BlockList><Latest|Committed|Uncommitted>id</...>...</BlockList>, in order.
 std::vector<std::string> block_ids(const std::string& body) {
   namespace pt = boost::property_tree;
+  if (body.size() > kMaxBlockListBytes) {
+    throw HttpError(413, "RequestBodyTooLarge", "The block list is larger than 8 MiB");
+  }
+  if (xml_depth(body) > 8) {
+    throw HttpError(400, "InvalidXmlDocument", "The block list nests elements deeper than a block list does");
+  }
   pt::ptree tree;
   std::istringstream in(body);
   try {
@@ -134,6 +166,9 @@ std::vector<std::string> block_ids(const std::string& body) {
   std::vector<std::string> ids;
   for (const auto& [tag, node] : *list) {
     if (tag == "Latest" || tag == "Committed" || tag == "Uncommitted") ids.push_back(node.data());
+  }
+  if (ids.size() > kMaxBlocks) {
+    throw HttpError(400, "InvalidBlockList", "A blob has at most 50000 blocks");
   }
   return ids;
 }
@@ -228,12 +263,19 @@ Response get_blob(Call& call, const BlobContainer& c, const std::string& name, b
                                             std::to_string(last) + "/" + std::to_string(info->size));
     if (!info->content_md5.empty()) res.set("x-ms-blob-content-md5", info->content_md5);
     res.erase("Content-MD5");
+    if (last - range->first + 1 > kMaxRead) {
+      throw HttpError(416, "InvalidRange", "amlemu returns at most 256 MiB per request: ask for a smaller range");
+    }
     res.body() = c.read(name, range->first, last - range->first + 1);
     return res;
   }
   if (head) {
     res.content_length(info->size);
     return res;
+  }
+  if (info->size > kMaxRead) {
+    throw HttpError(416, "InvalidRange", "The blob is larger than 256 MiB, the most amlemu returns per request: "
+                                         "read it in ranges (x-ms-range)");
   }
   res.body() = c.read(name, 0, info->size);
   return res;

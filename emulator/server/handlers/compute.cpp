@@ -78,7 +78,7 @@ Response create(Call& call) {
     throw HttpError(400, "UserError", "properties: is required (an object with computeType)");
   }
   const auto& p = body["properties"];
-  const std::string type = p.value("computeType", "");
+  const std::string type = string_field(p, "computeType", "", "properties.computeType");
   if (type != "AmlCompute") {
     throw HttpError(400, "UserError", "properties.computeType: '" + type +
                                           "' is not supported; amlemu emulates AmlCompute clusters");
@@ -108,13 +108,14 @@ Response create(Call& call) {
   if (!scale.contains("maxNodeCount")) {
     throw HttpError(400, "UserError", "properties.properties.scaleSettings.maxNodeCount: is required");
   }
-  const std::string priority = inner.value("vmPriority", "Dedicated");
+  const std::string priority =
+      string_field(inner, "vmPriority", "Dedicated", "properties.properties.vmPriority");
   if (priority != "Dedicated" && priority != "LowPriority") {
     throw HttpError(400, "UserError", "properties.properties.vmPriority: '" + priority +
                                           "' is not Dedicated or LowPriority");
   }
   const auto cfg = AmlCompute::provisioning_configuration(
-      inner.value("vmSize", ""), priority == "LowPriority" ? "lowpriority" : "dedicated",
+      string_field(inner, "vmSize", "", "properties.properties.vmSize"), priority == "LowPriority" ? "lowpriority" : "dedicated",
       integer("minNodeCount", 0), integer("maxNodeCount", 0), idle);
   const auto target = ComputeTarget::create(call.workspace(), call.param("name"), cfg);
   return json_response(call, 200, compute_resource(call.workspace(), target));

@@ -93,7 +93,7 @@ Response put(Call& call) {
   ModelRegistration r;
   r.name = call.param("name");
   r.version = version_number(call.param("version"));
-  r.type = p.value("modelType", std::string("custom_model"));
+  r.type = string_field(p, "modelType", "custom_model", "properties.modelType");
   r.source_uri = uri;
   if (p.contains("description") && p["description"].is_string()) r.description = p["description"];
   auto strings = [&](const char* key, std::map<std::string, std::string>& out) {
