@@ -77,7 +77,9 @@ BlobInfo info_of(const std::string& name, const struct stat& st,
   b.size = static_cast<std::uint64_t>(st.st_size);
   b.etag = etag_of(st);
   b.modified_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-  if (props) {
+  // Properties describe the file whose etag they carry: a file replaced since (by a write whose
+  // record never committed, or by hand in the datastore's folder) has none of them.
+  if (props && (!props->contains("etag") || (*props)["etag"] == b.etag)) {
     b.content_type = props->value("contentType", b.content_type);
     if (b.content_type.empty()) b.content_type = "application/octet-stream";
     b.content_md5 = props->value("contentMd5", "");
@@ -88,8 +90,13 @@ BlobInfo info_of(const std::string& name, const struct stat& st,
   return b;
 }
 
-nlohmann::json props_of(const BlobWrite& w) {
-  return {{"contentType", w.content_type}, {"contentMd5", w.content_md5}, {"metadata", w.metadata}};
+// The properties of a write, bound to the staged file that becomes the blob (a rename keeps its
+// inode, time and size, so its etag).
+nlohmann::json props_of(const BlobWrite& w, const stdfs::path& staged) {
+  struct stat st {};
+  if (::stat(staged.c_str(), &st) != 0) fs::throw_errno("cannot read", staged);
+  return {{"contentType", w.content_type}, {"contentMd5", w.content_md5}, {"metadata", w.metadata},
+          {"etag", etag_of(st)}};
 }
 
 // Regular files under `dir`, as sorted relative names with '/'. Symlinked folders are not
@@ -271,7 +278,7 @@ BlobInfo BlobContainer::put(const std::string& name, std::string_view data,
   });
   crash_point("blob.staged");
   try {
-    datastore::BlobStore(ws_).replace(name_, name, props_of(write), [&] {
+    datastore::BlobStore(ws_).replace(name_, name, props_of(write, tmp), [&] {
       place(tmp, target, root_, name, write.only_if_absent);
     });
   } catch (...) {
@@ -330,7 +337,7 @@ BlobInfo BlobContainer::put_block_list(const std::string& name,
     }
   });
   try {
-    datastore::BlobStore(ws_).replace(name_, name, props_of(write), [&] {
+    datastore::BlobStore(ws_).replace(name_, name, props_of(write, tmp), [&] {
       place(tmp, target, root_, name, write.only_if_absent);
     });
   } catch (...) {
@@ -368,10 +375,13 @@ std::string BlobContainer::read(const std::string& name, std::uint64_t offset,
 BlobInfo BlobContainer::set_metadata(const std::string& name,
                                      const std::map<std::string, std::string>& metadata) const {
   check_writable();
-  if (!stat(name)) throw BlobException(Kind::blob_not_found, "The specified blob does not exist: " + name);
+  const auto current = stat(name);
+  if (!current) throw BlobException(Kind::blob_not_found, "The specified blob does not exist: " + name);
   datastore::BlobStore store(ws_);
   auto props = store.find(name_, name).value_or(nlohmann::json::object());
+  if (props.contains("etag") && props["etag"] != current->etag) props = nlohmann::json::object();
   props["metadata"] = metadata;
+  props["etag"] = current->etag;
   store.put(name_, name, props);
   return written(name);
 }
