@@ -261,8 +261,8 @@ def run(quick=False, write=None):
                   "| of which: starting Python and importing azure-ai-ml and azure-identity | %.0f |" % sdk["import"],
                   "| `amlemu job create --stream` | %.0f |" % sdk["cli"],
                   "",
-                  "The rest of the SDK's time is its requests (about 27 for this flow, the cloud "
-                  "metadata alone fetched many times) and `jobs.stream`'s polling: it looks at the "
+                  "The rest of the SDK's time is its requests (the cloud "
+                  "metadata alone is fetched several times) and `jobs.stream`'s polling: it looks at the "
                   "run, then sleeps at least `AZUREML_RUN_POLLING_INTERVAL_MIN` (1 s here, 2 s by "
                   "default) before looking again, so a job that ends in milliseconds is reported a "
                   "poll later. The CLI follows the run's own status with no poll interval.",
