@@ -309,7 +309,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         ref.mode = mode == "download" ? "download" : "mount";
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
-      } else if (std::regex_match(path, data_asset_rule())) {
+      } else if (path.size() <= 512 && std::regex_match(path, data_asset_rule())) {
         job.asset_inputs.push_back({name, path, mode});
       } else if (path.rfind("azureml:", 0) == 0 || path.find("://") != std::string::npos) {
         r.fail(v["path"], key + ".path", "'" + path + "' is not available offline; use a local "
