@@ -34,6 +34,7 @@ constexpr auto kIdle = std::chrono::seconds(60);      // between requests on a k
 constexpr auto kRequest = std::chrono::seconds(300);  // to read one request and write its answer
 constexpr std::size_t kHeaderLimit = 64 * 1024;
 constexpr int kMaxConnections = 512;
+constexpr std::uint64_t kEarlyCheck = 64 * 1024;  // larger bodies: credential checked first
 constexpr auto kRelayIdle = std::chrono::minutes(10);  // a relayed tunnel with no traffic ends
 constexpr timeval kRelaySendTimeout = {60, 0};        // a peer that stops reading ends it too
 
@@ -243,6 +244,16 @@ void serve_http(Stream& stream, beast::flat_buffer& buf, const Endpoint& ep,
       http::write(stream, res, ec);
     };
     if (parser.content_length() && *parser.content_length() > limit) return too_large();
+    if (ep.refuse_early && (parser.chunked() || parser.content_length().value_or(0) > kEarlyCheck)) {
+      Request head;
+      head.base() = parser.get().base();
+      if (auto res = ep.refuse_early(head, tunnel_host)) {
+        res->keep_alive(false);  // the body is never read
+        res->prepare_payload();
+        http::write(stream, *res, ec);
+        return;
+      }
+    }
     parser.body_limit(limit);
     http::read(stream, buf, parser, ec);
     if (ec == http::error::body_limit) return too_large();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -31,6 +32,11 @@ struct Endpoint {
   std::function<bool(const std::string& host)> serves_host;
   /// The password of the proxy's user "amlemu".
   std::string proxy_password;
+  /// Before a large body is read: the answer refusing a request whose credential is missing or
+  /// not the server's (from its headers alone), or nothing to read the body and go on. Bodies are
+  /// thus only buffered for callers the server issued a credential to.
+  std::function<std::optional<Response>(const Request& head, const std::string& tunnel_host)>
+      refuse_early;
   /// Shapes an error for requests that never reached `handle` (413, 400, 431).
   std::function<Response(const Request& req, int status, const std::string& code,
                          const std::string& message, const std::string& tunnel_host)>

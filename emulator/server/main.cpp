@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
       return service->body_limit(h, host);
     };
     ep.serves_host = [&](const std::string& host) { return service->serves_host(host); };
+    ep.refuse_early = [&](const server::Request& head, const std::string& host) {
+      return service->refuse_early(head, host);
+    };
     ep.error = [&](const server::Request& req, int status, const std::string& code,
                    const std::string& message, const std::string& host) {
       return service->error(req, status, code, message, host);

@@ -100,6 +100,38 @@ Response Service::error(const Request& req, int status, const std::string& code,
   return storage ? storage_error(req, status, code, message) : arm_error(req, status, code, message);
 }
 
+std::optional<Response> Service::refuse_early(const Request& head, const std::string& tunnel_host) {
+  const std::string target(head.target());
+  const auto qmark = target.find('?');
+  const auto path = percent_decode(target.substr(0, qmark), false);
+  const auto query = parse_query(qmark == std::string::npos ? "" : target.substr(qmark + 1));
+  if (!path || !query) return std::nullopt;  // refused with its reason once read
+  std::string rest;
+  const auto account = storage_account_of(*path, tunnel_host, &rest);
+  try {
+    if (!account.empty()) {
+      Call call{head, state_, *path, *query, {}, std::nullopt, {}};
+      bool permission = false;
+      const auto why = blob_credential_problem(call, account, rest, &permission);
+      if (why.empty()) return std::nullopt;
+      return storage_error(head, 403, permission ? "AuthorizationPermissionMismatch" : "AuthenticationFailed",
+                           "Server failed to authenticate the request: " + why);
+    }
+    // Every route that takes a body this large wants a bearer token.
+    const std::string auth(head[http::field::authorization]);
+    std::string why = "The 'Authorization' header is missing or not a bearer token";
+    if (auth.rfind("Bearer ", 0) == 0 &&
+        state_.authority().verify_token(auth.substr(7), ServerState::now_s(), &why)) {
+      return std::nullopt;
+    }
+    auto res = arm_error(head, 401, "AuthenticationFailed", "Authentication failed: " + why);
+    res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+    return res;
+  } catch (const std::exception&) {
+    return std::nullopt;  // the full request gets its answer
+  }
+}
+
 Response Service::handle(Request& req, const std::string& tunnel_host) {
   const auto start = std::chrono::steady_clock::now();
   const std::string target(req.target());

@@ -4,6 +4,7 @@
 // thread at once.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "server/http.hpp"
@@ -22,6 +23,9 @@ class Service {
   std::size_t body_limit(const http::request_header<>& header, const std::string& tunnel_host) const;
   /// True for the names of the emulated cloud: 127.0.0.1, localhost and *.<storage suffix>.
   bool serves_host(const std::string& host) const;
+  /// For a request about to send a large body: its refusal when its credential (from the headers
+  /// alone) is missing or not the server's, else nothing.
+  std::optional<Response> refuse_early(const Request& head, const std::string& tunnel_host);
   /// An error answer in the shape the request's plane uses (JSON, or XML for storage).
   Response error(const Request& req, int status, const std::string& code,
                  const std::string& message, const std::string& tunnel_host) const;
@@ -47,5 +51,9 @@ void add_history_routes(Router& r);    // /history/v1.0/...: run details, run da
 /// Answers a request to the blob service of `account` (path-style or through the proxy);
 /// `path` is "/<container>/<blob>" (handlers/blob.cpp).
 Response handle_blob(Call& call, const std::string& account, const std::string& path);
+/// Why the blob request's credential is not accepted ("" when it is); `*permission` tells a
+/// credential lacking a permission from a wrong one.
+std::string blob_credential_problem(Call& call, const std::string& account, const std::string& path,
+                                    bool* permission);
 
 }  // namespace amlemu::server

@@ -126,6 +126,16 @@ def corpus(t):
         ("no token", "GET", ws + "/jobs" + API, "", {}, None, 401, "AuthenticationFailed"),
         ("no token on a PUT", "PUT", ws + "/jobs/bad10" + API, json.dumps(COMMAND_JOB),
          {"Content-Type": "application/json"}, None, 401, "AuthenticationFailed"),
+        # A large body is not even read without a credential: the answer comes at once (a
+        # server that waited for the missing body would time the client out).
+        ("a 1 MiB body without a token", "PUT", ws + "/jobs/bad17" + API, "",
+         {"Content-Type": "application/json"}, MIB, 401, "AuthenticationFailed"),
+        ("a 1 MiB body with a forged token", "PUT", ws + "/jobs/bad18" + API, "",
+         dict(auth, Authorization="Bearer x.y.z"), MIB, 401, "AuthenticationFailed"),
+        ("a 1 MiB blob without a signature", "PUT", blob + "/big.bin", "", put_blob, MIB, 403,
+         "AuthenticationFailed"),
+        ("a 1 MiB blob with a forged signature", "PUT", blob + "/big.bin" + forged, "", put_blob, MIB,
+         403, "AuthenticationFailed"),
         ("a forged token", "PUT", ws + "/jobs/bad11" + API, json.dumps(COMMAND_JOB),
          dict(auth, Authorization="Bearer " + t["token"][:-2] + ("AA" if t["token"][-2:] != "AA" else "BB")),
          None, 401, "InvalidAuthenticationToken"),

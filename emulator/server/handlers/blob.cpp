@@ -409,24 +409,32 @@ StorageAccess access_of(const Call& call, bool container_level) {
 
 }  // namespace
 
+std::string blob_credential_problem(Call& call, const std::string& account, const std::string& path,
+                                    bool* permission) {
+  // "/<container>/<blob>" (decoded)
+  const auto slash = path.find('/', 1);
+  const std::string container = path.size() < 2 ? "" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+  const std::string blob = slash == std::string::npos ? "" : path.substr(slash + 1);
+  if (container.empty()) {
+    throw HttpError(400, "InvalidUri", "amlemu's blob service needs a container in the path");
+  }
+  const std::string target(call.req.target());
+  const std::string raw_path = target.substr(0, target.find('?'));
+  StorageRequest sr{call.req, account, raw_path, false, container, blob, call.query,
+                    access_of(call, blob.empty())};
+  return check_storage_credential(sr, call.server.authority(), ServerState::now_s(), permission);
+}
+
 Response handle_blob(Call& call, const std::string& account, const std::string& path) {
   try {
     const auto cfg = call.server.workspace_of_account(account);
     if (!cfg) throw HttpError(404, "ResourceNotFound", "No workspace has the storage account " + account);
     const auto& ws = call.server.workspace(cfg->subscription_id, cfg->resource_group, cfg->workspace_name);
-    // "/<container>/<blob>" (decoded)
     const auto slash = path.find('/', 1);
-    const std::string container = path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    const std::string container = path.size() < 2 ? "" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
     const std::string blob = slash == std::string::npos ? "" : path.substr(slash + 1);
-    if (container.empty()) {
-      throw HttpError(400, "InvalidUri", "amlemu's blob service needs a container in the path");
-    }
-    const std::string target(call.req.target());
-    const std::string raw_path = target.substr(0, target.find('?'));
-    StorageRequest sr{call.req, account, raw_path, false, container, blob, call.query,
-                      access_of(call, blob.empty())};
     bool permission = false;
-    const auto why = check_storage_credential(sr, call.server.authority(), ServerState::now_s(), &permission);
+    const auto why = blob_credential_problem(call, account, path, &permission);
     if (!why.empty()) {
       throw HttpError(403, permission ? "AuthorizationPermissionMismatch" : "AuthenticationFailed",
                       "Server failed to authenticate the request: " + why);
