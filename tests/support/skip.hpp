@@ -11,7 +11,8 @@
 //     that could hold it. (The emulator's own "SKIPPED: no GPU" lines do not match.)
 //   * With CI=true, a prerequisite that CI provides is never skipped: the test fails, naming
 //     the prerequisite and what provides it. CI runs scripts/install-deps.sh --tests (TensorFlow,
-//     mpi4py, azure-ai-ml, Clang) and runs as root. Prerequisites CI never has (the CUDA
+//     mpi4py, Clang, and the venv build/test-venv with pytest, azure-ai-ml and azure-identity)
+//     and runs as root. Prerequisites CI never has (the CUDA
 //     toolkit, a GPU) are skipped there too.
 //
 // In a Catch2 test:
