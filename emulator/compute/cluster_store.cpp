@@ -10,6 +10,7 @@
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
+#include "common/proc.hpp"
 #include "compute/gpu.hpp"
 #include "compute/target_store.hpp"
 #include "history/run_store.hpp"
@@ -197,8 +198,47 @@ std::vector<Waiting> ClusterStore::queue(const std::string& target) {
   return out;
 }
 
+namespace {
+ClusterPolicy policy_of(const Cluster& cluster) {
+  ClusterPolicy policy;
+  policy.min_nodes = cluster.config.min_nodes;
+  policy.max_nodes = *cluster.config.max_nodes;
+  policy.idle_ms = static_cast<std::int64_t>(cluster.config.idle_seconds_before_scaledown) * 1000;
+  policy.provision_ms = provisioning_ms();
+  policy.preempted_ms = kPreemptedVisibleMs;
+  return policy;
+}
+}  // namespace
+
+bool ClusterStore::nothing_to_do(const std::string& target, std::int64_t now) {
+  auto& db = detail::database(ws_);
+  const auto cluster = load_cluster(ws_, target);
+  history::RunStore runs(ws_);
+  // run_is_live without its write: a run whose supervisor is gone counts as over (the locked
+  // step then records it Failed).
+  auto live = [&](const std::string& id) {
+    const auto rec = runs.find(id);
+    if (!rec || RunStatus::is_terminal(rec->status)) return false;
+    return !rec->supervisor_pid || process_alive(*rec->supervisor_pid, rec->supervisor_start);
+  };
+  const auto nodes = load_nodes(db, target);
+  for (const auto& n : nodes) {
+    if (n.state == NodeState::Running && !live(n.run_id)) return false;
+  }
+  std::vector<Waiting> waiting;
+  for (const auto& w : queue(target)) {
+    if (!live(w.run_id)) return false;
+    waiting.push_back(w);
+  }
+  return plan(policy_of(cluster), nodes, waiting, now).empty();
+}
+
 std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t now,
                                          const std::string& run_id) {
+  if (!run_id.empty() && nothing_to_do(target, now)) {
+    // Still waiting, unless another process's step gave this run its nodes meanwhile.
+    return node_infos(ws_, target, load_cluster(ws_, target), run_id);
+  }
   auto& db = detail::database(ws_);
   storage::Transaction tx(db);
   const auto cluster = load_cluster(ws_, target);
@@ -223,12 +263,7 @@ std::vector<NodeInfo> ClusterStore::step(const std::string& target, std::int64_t
     }
   }
 
-  ClusterPolicy policy;
-  policy.min_nodes = cluster.config.min_nodes;
-  policy.max_nodes = *cluster.config.max_nodes;
-  policy.idle_ms = static_cast<std::int64_t>(cluster.config.idle_seconds_before_scaledown) * 1000;
-  policy.provision_ms = provisioning_ms();
-  policy.preempted_ms = kPreemptedVisibleMs;
+  const ClusterPolicy policy = policy_of(cluster);
   const auto nodes = load_nodes(db, target);
   const Plan p = plan(policy, nodes, waiting, now);
 

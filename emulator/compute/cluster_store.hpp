@@ -62,6 +62,9 @@ class ClusterStore {
   /// applied. Returns the nodes held by `run_id` (empty while it waits).
   /// Throws ComputeTargetException when the target no longer exists. With the GPU policy
   /// "fail", a run whose nodes cannot get their GPUs is marked Failed and leaves the queue.
+  /// A waiting run's step (`run_id` given) first looks without the write lock and takes it only
+  /// when there is something to change, so that many queued runs polling do not hold up every
+  /// other writer of the workspace.
   std::vector<NodeInfo> step(const std::string& target, std::int64_t now,
                              const std::string& run_id = "");
 
@@ -79,6 +82,10 @@ class ClusterStore {
   NodeInfo preempt(const std::string& target, const std::string& node, std::int64_t now);
 
  private:
+  // Whether a step at `now` would change nothing: no node held by a run that is over, no queue
+  // entry of such a run, an empty plan. Reads only (each read sees the latest commit; a change
+  // landing in between is the next poll's to see).
+  bool nothing_to_do(const std::string& target, std::int64_t now);
   Workspace ws_;
 };
 

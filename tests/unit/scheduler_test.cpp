@@ -10,6 +10,7 @@
 #include "compute/gpu.hpp"
 #include "compute/scheduler.hpp"
 #include "history/run_store.hpp"
+#include "storage/database.hpp"
 #include "support/temp_home.hpp"
 #include "workspace/workspace_impl.hpp"
 
@@ -172,6 +173,28 @@ TEST_CASE("the store queues runs across calls and hands out nodes in order", "[s
   store.release("a_1_00000001", 2000);
   CHECK(store.step("cpu", 2010, "b_1_00000002").size() == 1);
   CHECK(store.queue("cpu").empty());
+}
+
+TEST_CASE("a queued run's step with nothing to change does not take the write lock", "[scheduler][store]") {
+  StoreFixture f(0, 1);
+  ClusterStore store(f.ws);
+  f.add_run("a_1_00000001");
+  f.add_run("b_1_00000002");
+  store.enqueue("a_1_00000001", "cpu", 1, 0);
+  store.enqueue("b_1_00000002", "cpu", 1, 1);
+  CHECK(store.step("cpu", 10, "a_1_00000001").empty());
+  REQUIRE(store.step("cpu", 1010, "a_1_00000001").size() == 1);
+  // Another connection holds the write lock (as a busy writer would). b's poll changes nothing,
+  // so it answers at once; a step that wanted the lock would wait out the busy timeout and fail.
+  {
+    storage::Database other(f.ws.state_dir() / "workspace.db");
+    storage::Transaction held(other);  // rolled back at the end of this block
+    CHECK(store.step("cpu", 1020, "b_1_00000002").empty());
+    CHECK(store.step("cpu", 1030, "a_1_00000001").size() == 1);  // a still holds its node
+  }
+  // Once a's run is over, b's step does change something: it takes the lock and gets the node.
+  history::RunStore(f.ws).set_status("a_1_00000001", "Completed", now_iso());
+  CHECK(store.step("cpu", 2010, "b_1_00000002").size() == 1);
 }
 
 TEST_CASE("the queue keeps submission order even when a later run is queued first", "[scheduler][store]") {
