@@ -166,20 +166,20 @@ void Listener::run() {
       std::cerr << "amlemu serve: cannot accept connections: " << std::strerror(errno) << std::endl;
       break;
     }
+    join_ended();
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::uint64_t id;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (static_cast<int>(conns_.size()) >= kMaxConnections || stopping_) {
-        ::close(fd);
-        continue;
-      }
-      id = next_id_++;
-      conns_[id] = Conn{fd, std::chrono::steady_clock::now() + kIdle};
+    // The thread is made and recorded under the lock, which it needs to end: it cannot be
+    // listed as ended before it is recorded.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (static_cast<int>(conns_.size()) >= kMaxConnections || stopping_) {
+      ::close(fd);
+      continue;
     }
+    const std::uint64_t id = next_id_++;
+    conns_[id] = Conn{fd, std::chrono::steady_clock::now() + kIdle};
     try {
-      std::thread([this, fd, id] {
+      threads_[id] = std::thread([this, fd, id] {
         try {
           serve(fd, id);
         } catch (const std::exception& e) {
@@ -188,21 +188,40 @@ void Listener::run() {
         }
         std::lock_guard<std::mutex> lock(mutex_);
         conns_.erase(id);
+        ended_.push_back(id);
         ::close(fd);
         changed_.notify_all();
-      }).detach();
+      });
     } catch (const std::system_error& e) {
       // No thread to be had (a process or memory limit): this connection is dropped, the
       // server goes on.
       std::cerr << "amlemu serve: cannot start a thread for a connection: " << e.what() << std::endl;
-      std::lock_guard<std::mutex> lock(mutex_);
+      threads_.erase(id);
       conns_.erase(id);
       ::close(fd);
       changed_.notify_all();
     }
   }
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [this] { return conns_.empty(); });
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return conns_.empty(); });
+  }
+  join_ended();
+}
+
+void Listener::join_ended() {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto id : ended_) {
+      const auto it = threads_.find(id);
+      if (it == threads_.end()) continue;
+      done.push_back(std::move(it->second));
+      threads_.erase(it);
+    }
+    ended_.clear();
+  }
+  for (auto& t : done) t.join();  // each has left serve(); this waits for its very end
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/http.hpp"
 
@@ -72,6 +73,11 @@ class Listener {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::uint64_t, Conn> conns_;
+  // Every connection's thread, joined once it has ended (none is detached: when run() returns,
+  // no connection thread is still winding down, its TLS state included).
+  std::map<std::uint64_t, std::thread> threads_;
+  std::vector<std::uint64_t> ended_;  // connections whose thread is ending, to be joined
+  void join_ended();
   std::uint64_t next_id_ = 0;
   std::thread reaper_;
 };
