@@ -178,7 +178,7 @@ void remove_stale_staging(const stdfs::path& dir) {
     } catch (const std::exception&) {
       pid = 0;
     }
-    if (pid <= 0 || !process_alive(pid, std::nullopt)) stdfs::remove_all(entry.path(), ec);
+    if (pid > 0 && !process_alive(pid, std::nullopt)) stdfs::remove_all(entry.path(), ec);
   }
 }
 

@@ -86,7 +86,8 @@ void fsync_path(const stdfs::path& path);
 /// processes that died are removed by remove_stale_staging.
 stdfs::path staging_entry(const stdfs::path& dir);
 
-/// Removes the entries of `dir` left by processes that are no longer running (a crash).
+/// Removes the entries of `dir` left by processes that are no longer running (a crash). Entries
+/// not named as staging_entry names them (`<pid>-...`) are left alone.
 void remove_stale_staging(const stdfs::path& dir);
 
 }  // namespace amlemu::fs

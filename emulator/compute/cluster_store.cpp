@@ -10,7 +10,6 @@
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/hash.hpp"
-#include "common/proc.hpp"
 #include "compute/gpu.hpp"
 #include "compute/target_store.hpp"
 #include "history/run_store.hpp"
@@ -218,8 +217,7 @@ bool ClusterStore::nothing_to_do(const std::string& target, std::int64_t now) {
   // step then records it Failed).
   auto live = [&](const std::string& id) {
     const auto rec = runs.find(id);
-    if (!rec || RunStatus::is_terminal(rec->status)) return false;
-    return !rec->supervisor_pid || process_alive(*rec->supervisor_pid, rec->supervisor_start);
+    return rec && !RunStatus::is_terminal(rec->status) && !history::RunStore::supervisor_gone(*rec);
   };
   const auto nodes = load_nodes(db, target);
   for (const auto& n : nodes) {

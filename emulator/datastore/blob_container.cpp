@@ -15,7 +15,6 @@
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/ids.hpp"
-#include "common/proc.hpp"
 #include "common/text.hpp"
 #include "datastore/blob_store.hpp"
 #include "workspace/layout.hpp"
@@ -492,21 +491,10 @@ BlobListing BlobContainer::list(const std::string& prefix, const std::string& de
 }
 
 void recover_blob_writes(const Workspace& ws) {
-  const auto staging = layout::staging(ws.state_dir());
+  // Files of writes whose process is gone (a crash between staging and rename); blocks/ is not
+  // a staging entry and stays.
+  fs::remove_stale_staging(layout::staging(ws.state_dir()));
   std::error_code ec;
-  if (!stdfs::is_directory(staging, ec)) return;
-  // Files of writes whose process is gone (a crash between staging and rename).
-  for (stdfs::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename() == "blocks") continue;
-    const auto name = it->path().filename().string();
-    const auto dash = name.find('-');
-    long pid = 0;
-    try {
-      pid = dash == std::string::npos ? 0 : std::stol(name.substr(0, dash));
-    } catch (const std::exception&) {
-    }
-    if (pid <= 0 || !process_alive(pid, std::nullopt)) stdfs::remove_all(it->path(), ec);
-  }
   // Blocks never committed, a week on (Azure keeps them as long).
   const auto limit = stdfs::file_time_type::clock::now() - std::chrono::hours(24 * 7);
   for (stdfs::directory_iterator it(layout::blob_blocks(ws.state_dir()), ec), end; !ec && it != end;

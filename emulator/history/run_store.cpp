@@ -321,11 +321,13 @@ std::vector<RunRecord> RunStore::list(const std::optional<std::string>& experime
   return out;
 }
 
+bool RunStore::supervisor_gone(const RunRecord& run) {
+  return !RunStatus::is_terminal(run.status) && run.supervisor_pid &&
+         !process_alive(*run.supervisor_pid, run.supervisor_start);
+}
+
 bool RunStore::fail_if_supervisor_gone(const RunRecord& run, const std::string& consequence) {
-  if (RunStatus::is_terminal(run.status) || !run.supervisor_pid ||
-      process_alive(*run.supervisor_pid, run.supervisor_start)) {
-    return false;
-  }
+  if (!supervisor_gone(run)) return false;
   if (run.supervisor_start) kill_scope(run_scope(*run.supervisor_pid, *run.supervisor_start));
   // Another process may have recorded it first; either way the run has ended.
   set_status(run.run_id, RunStatus::Failed, now_iso(),

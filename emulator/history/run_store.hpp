@@ -112,6 +112,9 @@ class RunStore {
   /// and records Failed with "The run's supervisor (pid N) ended without finishing the run; "
   /// followed by `consequence`. Returns whether the supervisor was gone (the run has ended).
   bool fail_if_supervisor_gone(const RunRecord& run, const std::string& consequence);
+  /// Whether `run` is live but its supervisor is gone: what fail_if_supervisor_gone acts on,
+  /// without acting (no write).
+  static bool supervisor_gone(const RunRecord& run);
 
   void add_files(const std::string& run_id,
                  const std::vector<std::pair<std::string, long long>>& files);

@@ -100,22 +100,41 @@ Response Service::error(const Request& req, int status, const std::string& code,
   return storage ? storage_error(req, status, code, message) : arm_error(req, status, code, message);
 }
 
-std::optional<Response> Service::refuse_early(const Request& head, const std::string& tunnel_host) {
-  const std::string target(head.target());
+namespace {
+// A request target: the path as sent, then decoded, and the query; nullopt for a malformed
+// %-escape.
+struct Target {
+  std::string raw_path;
+  std::optional<std::string> path;
+  std::optional<std::map<std::string, std::string>> query;
+};
+
+Target parse_target(const Request& req) {
+  const std::string target(req.target());
   const auto qmark = target.find('?');
-  const auto path = percent_decode(target.substr(0, qmark), false);
-  const auto query = parse_query(qmark == std::string::npos ? "" : target.substr(qmark + 1));
-  if (!path || !query) return std::nullopt;  // refused with its reason once read
+  Target t;
+  t.raw_path = target.substr(0, qmark);
+  t.path = percent_decode(t.raw_path, false);
+  t.query = parse_query(qmark == std::string::npos ? "" : target.substr(qmark + 1));
+  return t;
+}
+}  // namespace
+
+std::optional<Response> Service::refuse_early(const Request& head, const std::string& tunnel_host) {
+  const auto t = parse_target(head);
+  if (!t.path || !t.query) return std::nullopt;  // refused with its reason once read
   std::string rest;
-  const auto account = storage_account_of(*path, tunnel_host, &rest);
+  const auto account = storage_account_of(*t.path, tunnel_host, &rest);
   try {
     if (!account.empty()) {
-      Call call{head, state_, *path, *query, {}, std::nullopt, {}};
-      bool permission = false;
-      const auto why = blob_credential_problem(call, account, rest, &permission);
-      if (why.empty()) return std::nullopt;
-      return storage_error(head, 403, permission ? "AuthorizationPermissionMismatch" : "AuthenticationFailed",
-                           "Server failed to authenticate the request: " + why);
+      Call call{head, state_, *t.path, *t.query, {}, std::nullopt, {}};
+      try {
+        check_blob_credential(call, account, rest);
+        return std::nullopt;
+      } catch (const HttpError& e) {
+        if (e.status() != 403) throw;
+        return storage_error(head, e.status(), e.code(), e.what());
+      }
     }
     // Every route that takes a body this large wants a bearer token.
     const std::string auth(head[http::field::authorization]);
@@ -134,11 +153,10 @@ std::optional<Response> Service::refuse_early(const Request& head, const std::st
 
 Response Service::handle(Request& req, const std::string& tunnel_host) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string target(req.target());
-  const auto qmark = target.find('?');
-  const auto raw_path = target.substr(0, qmark);
-  const auto path = percent_decode(raw_path, false);
-  const auto query = parse_query(qmark == std::string::npos ? "" : target.substr(qmark + 1));
+  const auto t = parse_target(req);
+  const auto& raw_path = t.raw_path;
+  const auto& path = t.path;
+  const auto& query = t.query;
   Call call{req, state_, path.value_or(raw_path), query.value_or(std::map<std::string, std::string>{}),
             {}, std::nullopt, {}};
   std::string rest;

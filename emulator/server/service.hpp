@@ -51,9 +51,9 @@ void add_history_routes(Router& r);    // /history/v1.0/...: run details, run da
 /// Answers a request to the blob service of `account` (path-style or through the proxy);
 /// `path` is "/<container>/<blob>" (handlers/blob.cpp).
 Response handle_blob(Call& call, const std::string& account, const std::string& path);
-/// Why the blob request's credential is not accepted ("" when it is); `*permission` tells a
-/// credential lacking a permission from a wrong one.
-std::string blob_credential_problem(Call& call, const std::string& account, const std::string& path,
-                                    bool* permission);
+/// Throws HttpError 403 (AuthenticationFailed, or AuthorizationPermissionMismatch for a
+/// credential lacking a permission) unless the blob request carries a credential the server
+/// accepts; 400 for a path without a container.
+void check_blob_credential(Call& call, const std::string& account, const std::string& path);
 
 }  // namespace amlemu::server

@@ -11,6 +11,7 @@
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "environment/registered_store.hpp"
+#include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
 
 namespace amlemu {
@@ -124,29 +125,10 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
   }
   for (const auto& in : job.asset_inputs) {
     // A data asset stands for its URI, which names datastore data.
-    const auto at = in.reference.find('@');
-    const auto colon = in.reference.find(':', 8);
-    const std::string name = in.reference.substr(8, (at != std::string::npos ? at : colon) - 8);
-    const std::string version = at != std::string::npos ? "" : in.reference.substr(colon + 1);
-    const auto data = get_data_version(ws, name, version);
-    const std::string key = "inputs." + in.name + ".path";
-    if (!data) {
-      throw UserErrorException(key + ": data asset " + name + (version.empty() ? "" : ":" + version) +
-                               " does not exist in workspace '" + ws.name() +
-                               "'; register it with 'amlemu data create'");
-    }
-    const auto where = parse_datastore_uri(ws, data->uri);
-    if (!where || where->first == "workspaceartifactstore") {
-      throw UserErrorException(key + ": data asset " + name + ":" + data->version + " points at '" +
-                               data->uri + "', which a job cannot read offline");
-    }
-    DataReference ref;
-    ref.datastore_name = where->first;
-    ref.path_on_datastore = where->second;
+    DataReference ref = spec::data_input(ws, in.reference, "inputs." + in.name + ".path");
     ref.data_reference_name = in.name;
     ref.mode = in.mode == "download" ? "download" : "mount";
     if (ref.mode == "download") ref.path_on_compute = "inputs/" + in.name;
-    Datastore::get(ws, ref.datastore_name);  // an unknown datastore is this input's problem
     e.script_params.emplace_back("", ref);
   }
   if (e.source_directory.empty()) {

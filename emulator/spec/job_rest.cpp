@@ -9,6 +9,7 @@
 #include "amlemu/job_yaml.hpp"
 #include "common/clock.hpp"
 #include "common/text.hpp"
+#include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
 
 namespace amlemu {
@@ -77,8 +78,9 @@ std::optional<std::pair<std::string, std::string>> arm_asset(const std::string& 
   return std::make_pair(m[1].str(), m[2].str());
 }
 
-// azureml:<name>:<version> or azureml:<name>@latest.
-std::optional<std::pair<std::string, std::string>> short_asset(const std::string& ref) {
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> spec::short_asset(const std::string& ref) {
   static const std::regex versioned(R"(^azureml:([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)$)");
   static const std::regex latest(R"(^azureml:([A-Za-z0-9._-]+)@latest$)");
   std::smatch m;
@@ -86,6 +88,10 @@ std::optional<std::pair<std::string, std::string>> short_asset(const std::string
   if (std::regex_match(ref, m, latest)) return std::make_pair(m[1].str(), std::string());
   return std::nullopt;
 }
+
+namespace {
+
+using spec::short_asset;
 
 std::string environment_reference(const std::string& id, const std::string& path) {
   if (id.empty()) fail(path, "is required (an environment: azureml:<name>@latest, azureml:<name>:<version> or its ARM id)");
@@ -107,8 +113,9 @@ stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::s
   return code_directory(ws, *code);
 }
 
-// A data input's URI as a reference to datastore data (data assets resolved to their URI).
-DataReference data_reference(const Workspace& ws, std::string uri, const std::string& path) {
+}  // namespace
+
+DataReference spec::data_input(const Workspace& ws, std::string uri, const std::string& path) {
   for (int hops = 0; hops < 4; ++hops) {
     if (auto ds = parse_datastore_uri(ws, uri)) {
       if (ds->first == "workspaceartifactstore") {
@@ -135,7 +142,6 @@ DataReference data_reference(const Workspace& ws, std::string uri, const std::st
              "azureml://datastores/<name>/paths/<path>");
 }
 
-}  // namespace
 
 CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, const json& body) {
   if (!body.is_object()) fail("(body)", "must be a JSON object with properties");
@@ -233,7 +239,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
       fail(path + ".jobInputType", "'" + type + "' is not supported (uri_folder, uri_file, custom_model, mlflow_model, literal)");
     }
     const auto mode = to_lower(str(in, "mode", path));
-    DataReference ref = data_reference(ws, str(in, "uri", path), path + ".uri");
+    DataReference ref = spec::data_input(ws, str(in, "uri", path), path + ".uri");
     ref.data_reference_name = in_name;
     if (mode.empty() || mode == "readonlymount" || mode == "direct" || mode == "evalmount") {
       ref.mode = "mount";

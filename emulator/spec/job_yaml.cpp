@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
+#include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
 
 namespace amlemu {
@@ -31,11 +32,6 @@ const std::regex& name_rule() {
 }
 const std::regex& identifier_rule() {
   static const std::regex rule("^[A-Za-z_][A-Za-z0-9_]*$");
-  return rule;
-}
-// azureml:<name>:<version> or azureml:<name>@latest: a data asset of the workspace.
-const std::regex& data_asset_rule() {
-  static const std::regex rule(R"(^azureml:[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+|@latest)$)");
   return rule;
 }
 
@@ -309,7 +305,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         ref.mode = mode == "download" ? "download" : "mount";
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
-      } else if (path.size() <= 512 && std::regex_match(path, data_asset_rule())) {
+      } else if (path.size() <= 512 && spec::short_asset(path)) {
         job.asset_inputs.push_back({name, path, mode});
       } else if (path.rfind("azureml:", 0) == 0 || path.find("://") != std::string::npos) {
         r.fail(v["path"], key + ".path", "'" + path + "' is not available offline; use a local "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# run_pytest.sh VENV [PYTEST ARGUMENTS]: runs pytest from the virtual environment VENV in
-# tests/python, for CTest. Without the venv or pytest in it, prints "AMLEMU-TEST-SKIPPED: ..." (the
-# test's SKIP_REGULAR_EXPRESSION reports it skipped), or fails when CI=true (CI installs pytest).
+# run_pytest.sh VENV [PYTEST ARGUMENTS]: runs pytest from the virtual environment VENV from
+# tests/python (test files of other folders, such as tests/service, by absolute path), for CTest.
+# Without the venv or pytest in it, prints "AMLEMU-TEST-SKIPPED: ..." (the test's
+# SKIP_REGULAR_EXPRESSION reports it skipped), or fails when CI=true (CI installs pytest).
 # pytest's "no tests collected" (exit code 5) is a failure.
 set -uo pipefail
 venv="$1"

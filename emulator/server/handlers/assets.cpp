@@ -28,12 +28,6 @@ const json& properties_of(const json& body) {
   return body["properties"];
 }
 
-std::string string_or(const json& obj, const char* key, const std::string& path) {
-  if (!obj.contains(key) || obj[key].is_null()) return "";
-  if (!obj[key].is_string()) throw HttpError(400, "UserError", path + "." + key + ": must be a string");
-  return obj[key].get<std::string>();
-}
-
 std::string blob_base(const Workspace& ws) {
   return "https://" + storage_account_name(ws) + ".blob." + kServiceStorageSuffix;
 }
@@ -133,7 +127,7 @@ std::pair<std::string, std::string> container_and_path(const Call& call, const s
 Response code_put(Call& call) {
   const auto body = call.json_body();
   const auto& p = properties_of(body);
-  const auto uri = string_or(p, "codeUri", "properties");
+  const auto uri = string_field(p, "codeUri", "", "properties.codeUri");
   if (uri.empty()) throw HttpError(400, "UserError", "properties.codeUri: is required");
   CodeVersion c;
   c.name = call.param("name");
@@ -235,9 +229,9 @@ Response environment_put(Call& call) {
                                       "environments");
   }
   const auto e = register_environment_version(call.workspace(), call.param("name"), call.param("version"),
-                                              string_or(p, "image", "properties"),
-                                              string_or(p, "condaFile", "properties"),
-                                              string_or(p, "description", "properties"),
+                                              string_field(p, "image", "", "properties.image"),
+                                              string_field(p, "condaFile", "", "properties.condaFile"),
+                                              string_field(p, "description", "", "properties.description"),
                                               object_or_empty(p, "tags"));
   return json_response(call, 201, environment_resource(call.workspace(), e));
 }
@@ -299,8 +293,8 @@ Response data_put(Call& call) {
   DataVersion d;
   d.name = call.param("name");
   d.version = call.param("version");
-  d.type = string_or(p, "dataType", "properties");
-  d.uri = string_or(p, "dataUri", "properties");
+  d.type = string_field(p, "dataType", "", "properties.dataType");
+  d.uri = string_field(p, "dataUri", "", "properties.dataUri");
   if (d.uri.empty()) throw HttpError(400, "UserError", "properties.dataUri: is required");
   d.definition = {{"description", p.contains("description") ? p["description"] : json(nullptr)},
                   {"tags", object_or_empty(p, "tags")},

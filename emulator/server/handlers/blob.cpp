@@ -407,22 +407,30 @@ StorageAccess access_of(const Call& call, bool container_level) {
   return StorageAccess::write;
 }
 
-}  // namespace
-
-std::string blob_credential_problem(Call& call, const std::string& account, const std::string& path,
-                                    bool* permission) {
-  // "/<container>/<blob>" (decoded)
+// "/<container>/<blob>" (decoded) as {container, blob}; the blob is "" for the container itself.
+std::pair<std::string, std::string> container_and_blob(const std::string& path) {
   const auto slash = path.find('/', 1);
-  const std::string container = path.size() < 2 ? "" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
-  const std::string blob = slash == std::string::npos ? "" : path.substr(slash + 1);
+  std::string container = path.size() < 2 ? "" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
   if (container.empty()) {
     throw HttpError(400, "InvalidUri", "amlemu's blob service needs a container in the path");
   }
+  return {std::move(container), slash == std::string::npos ? "" : path.substr(slash + 1)};
+}
+
+}  // namespace
+
+void check_blob_credential(Call& call, const std::string& account, const std::string& path) {
+  const auto [container, blob] = container_and_blob(path);
   const std::string target(call.req.target());
   const std::string raw_path = target.substr(0, target.find('?'));
   StorageRequest sr{call.req, account, raw_path, false, container, blob, call.query,
                     access_of(call, blob.empty())};
-  return check_storage_credential(sr, call.server.authority(), ServerState::now_s(), permission);
+  bool permission = false;
+  const auto why = check_storage_credential(sr, call.server.authority(), ServerState::now_s(), &permission);
+  if (!why.empty()) {
+    throw HttpError(403, permission ? "AuthorizationPermissionMismatch" : "AuthenticationFailed",
+                    "Server failed to authenticate the request: " + why);
+  }
 }
 
 Response handle_blob(Call& call, const std::string& account, const std::string& path) {
@@ -430,15 +438,8 @@ Response handle_blob(Call& call, const std::string& account, const std::string& 
     const auto cfg = call.server.workspace_of_account(account);
     if (!cfg) throw HttpError(404, "ResourceNotFound", "No workspace has the storage account " + account);
     const auto& ws = call.server.workspace(cfg->subscription_id, cfg->resource_group, cfg->workspace_name);
-    const auto slash = path.find('/', 1);
-    const std::string container = path.size() < 2 ? "" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
-    const std::string blob = slash == std::string::npos ? "" : path.substr(slash + 1);
-    bool permission = false;
-    const auto why = blob_credential_problem(call, account, path, &permission);
-    if (!why.empty()) {
-      throw HttpError(403, permission ? "AuthorizationPermissionMismatch" : "AuthenticationFailed",
-                      "Server failed to authenticate the request: " + why);
-    }
+    const auto [container, blob] = container_and_blob(path);
+    check_blob_credential(call, account, path);
     return serve(call, ws, account, container, blob);
   } catch (const BlobException& e) {
     const auto f = failure_of(e);

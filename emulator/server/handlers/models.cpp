@@ -88,7 +88,7 @@ Response put(Call& call) {
     throw HttpError(400, "UserError", "properties: is required (an object with modelUri)");
   }
   const auto& p = body["properties"];
-  const std::string uri = p.contains("modelUri") && p["modelUri"].is_string() ? p["modelUri"].get<std::string>() : "";
+  const std::string uri = string_field(p, "modelUri", "", "properties.modelUri");
   if (uri.empty()) throw HttpError(400, "UserError", "properties.modelUri: is required");
   ModelRegistration r;
   r.name = call.param("name");
