@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what amlemu needs to build, test and run the walkthrough on Debian 12: compilers,
 # CMake, the libraries of the design (SQLite, Boost, nlohmann_json, fmt, CLI11, Catch2), Open MPI,
+# uv (which builds job environments),
 # the Fashion-MNIST data set, and numpy and TensorFlow (CPU) for the sample jobs. With --tests,
 # also what the test suite needs beyond that: mpi4py, Clang with libFuzzer for the fuzz targets,
 # and the virtual environment build/test-venv with pytest and the real Azure SDKs that the Python
@@ -28,6 +29,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# uv, which builds the jobs' environments (amlemu finds it on PATH, or at $AMLEMU_UV): from
+# PyPI, in a virtual environment of its own, linked into /usr/local/bin.
+uv_version=0.13.9
+if ! command -v uv >/dev/null 2>&1; then
+  echo "Installing uv $uv_version"
+  "${sudo_cmd[@]}" /usr/bin/python3 -m venv /usr/local/lib/amlemu-uv
+  "${sudo_cmd[@]}" /usr/local/lib/amlemu-uv/bin/pip install -q --disable-pip-version-check "uv==$uv_version"
+  "${sudo_cmd[@]}" ln -sf /usr/local/lib/amlemu-uv/bin/uv /usr/local/bin/uv
 fi
 
 # Python packages for the interpreter that runs jobs ($AMLEMU_PYTHON, else python3 on PATH):

@@ -4,8 +4,9 @@
 # new SDK release changes nothing until the pin moves) for tests/service and the YAML loader test.
 # The venv is $AMLEMU_TEST_VENV, default build/test-venv; CMake looks for it there (the cache
 # variable AMLEMU_TEST_VENV). Its interpreter is python3 from PATH (or $AMLEMU_TEST_PYTHON);
-# nothing is installed into that interpreter itself. Quick and silent when all is there. Called by
-# scripts/install-deps.sh --tests.
+# nothing is installed into that interpreter itself. Then fills the uv cache the tests' job
+# environments install from offline (scripts/warm-uv-cache.sh). Quick and silent when all is
+# there. Called by scripts/install-deps.sh --tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ requirements=("pytest>=7" "azure-ai-ml==1.35.2" "azure-identity==1.27.0")
 
 if [ -x "$venv/bin/python" ] &&
    "$venv/bin/python" -c "import pytest, azure.ai.ml, azure.identity" 2>/dev/null; then
-  exit 0
+  exec scripts/warm-uv-cache.sh
 fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "Creating the test virtual environment $venv"
@@ -24,3 +25,4 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "Installing ${requirements[*]} into $venv"
 "$venv/bin/python" -m pip install -q "${requirements[@]}"
+scripts/warm-uv-cache.sh   # the wheels the tests' job environments install, for an offline test run

@@ -20,10 +20,15 @@ namespace amlemu::environment {
 struct Specification {
   std::string python;           // the base interpreter, symlinks resolved
   std::string python_identity;  // size and modification time of that file
+  std::string python_version;   // the minor version asked for ("3.12"); empty: the default
   bool user_managed = false;    // run on the base interpreter as it is
-  std::vector<std::string> pip_packages;  // sorted; the framework's package included
-  std::vector<std::string> conda_packages;
+  std::vector<std::string> pip_packages;  // sorted: pip, translated conda, curated, framework
+  std::vector<std::string> conda_packages;  // as given (already translated into pip_packages)
   std::map<std::string, std::string> variables;
+
+  // Not part of the identity: what resolving found, for the run's logs and properties.
+  std::string interpreter;           // "3.12.1 (/root/.pyenv/versions/3.12.1/bin/python3.12)"
+  std::vector<std::string> notes;    // conda translation, curated table, fallbacks
 
   nlohmann::json to_json() const;
   /// "env-" followed by 20 hex digits of the SHA-1 of to_json().
@@ -34,9 +39,20 @@ struct Specification {
 /// UserErrorException when there is none.
 std::filesystem::path base_python();
 
-/// Resolves a runDefinition's "environment" object (and framework) into a Specification.
-/// Reads no process: only the interpreter file's metadata.
-Specification resolve(const nlohmann::json& run_definition);
+/// Resolves a runDefinition's "environment" object (and framework) into a Specification: the
+/// curated name's packages and Python, the conda packages as PyPI requirements, the interpreter
+/// of the Python version asked for. Throws UserErrorException with one line when it cannot (a
+/// conda package with no PyPI counterpart, no interpreter of the version asked for). Starts a
+/// process (through `launcher`) only to learn the default interpreter's version when a version
+/// is asked for, or whether it has the TensorFlow release a framework_version names.
+Specification resolve(const nlohmann::json& run_definition, Launcher& launcher);
+
+/// The uv executable: $AMLEMU_UV, else uv on PATH; empty when there is none (or $AMLEMU_UV is
+/// not an executable).
+std::filesystem::path uv_executable();
+/// uv's cache, shared by every workspace (uv locks it): $AMLEMU_UV_CACHE, else
+/// $AMLEMU_HOME/uv-cache.
+std::filesystem::path uv_cache();
 
 /// Whether the environment can be used without a build: user-managed, or built and complete
 /// (its marker exists). A cheap look, for deciding whether Preparing will take a while.

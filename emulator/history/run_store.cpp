@@ -293,8 +293,10 @@ bool RunStore::set_status(const std::string& run_id, const std::string& status,
   return true;
 }
 
-bool RunStore::set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates) {
+bool RunStore::set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates,
+                            const std::map<std::string, std::string>& properties) {
   storage::Transaction tx(db_);
+  if (!properties.empty()) merge_properties(run_id, properties);
   bool last = false;
   for (const auto& u : updates) last = set_status(run_id, u.status, u.time, u.error);
   tx.commit();
@@ -357,6 +359,14 @@ void RunStore::set_supervisor(const std::string& run_id, long long pid,
     st.bind_null(2);
   }
   st.bind(3, run_id).run();
+}
+
+void RunStore::merge_properties(const std::string& run_id,
+                                const std::map<std::string, std::string>& properties) {
+  db_.prepare("UPDATE runs SET properties = json_patch(properties, ?) WHERE run_id = ?")
+      .bind(1, nlohmann::json(properties).dump())
+      .bind(2, run_id)
+      .run();
 }
 
 void RunStore::add_files(const std::string& run_id,

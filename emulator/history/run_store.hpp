@@ -2,6 +2,7 @@
 // run files and parent/child links lives here, and nowhere else.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -96,8 +97,10 @@ class RunStore {
                   const nlohmann::json& error = nullptr);
   /// Records several status changes in order, in one transaction, each as set_status does (one
   /// that is not allowed is left out: [Preparing, Canceled] after CancelRequested records
-  /// Canceled). Returns whether the last was recorded.
-  bool set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates);
+  /// Canceled). Returns whether the last was recorded. `properties` are merged in the same
+  /// transaction, as merge_properties does.
+  bool set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates,
+                    const std::map<std::string, std::string>& properties = {});
   std::vector<StatusChange> status_history(const std::string& run_id);
   /// Newest first; only `experiment`'s runs when given; at most `limit` (0: all).
   std::vector<RunRecord> list(const std::optional<std::string>& experiment, int limit = 0);
@@ -107,6 +110,9 @@ class RunStore {
       const std::string& run_id);
   /// Records the live supervisor: its pid and its start time (see common/proc.hpp).
   void set_supervisor(const std::string& run_id, long long pid, std::optional<std::int64_t> start);
+  /// Adds string properties to the run's (one statement: a property the run's script sets at
+  /// the same time is kept). An existing key takes the new value.
+  void merge_properties(const std::string& run_id, const std::map<std::string, std::string>& properties);
   /// When `run` is live but its supervisor is gone (killed, or the machine restarted): kills
   /// what is left of the run's processes (its scope; the supervisor's watchdog normally has)
   /// and records Failed with "The run's supervisor (pid N) ended without finishing the run; "

@@ -167,12 +167,17 @@ class Driver {
   // run has failed).
   std::optional<environment::Prepared> prepare_environment(const nlohmann::json& def) {
     try {
-      const auto spec = environment::resolve(def);
+      const auto spec = environment::resolve(def, launcher_);
+      for (const auto& note : spec.notes) logs_.execution(note);
       if (!environment::is_ready(spec, layout::environments(ws_.state_dir())) && !flush()) {
         return std::nullopt;  // the run ended meanwhile (a cancel)
       }
       auto env = environment::prepare(spec, layout::environments(ws_.state_dir()),
                                       logs_dir_ / "20_image_build_log.txt", launcher_);
+      logs_.execution("Interpreter: " + spec.interpreter);
+      std::map<std::string, std::string> recorded = {{"amlemu.interpreter", spec.interpreter}};
+      if (!env.id.empty()) recorded["amlemu.environmentId"] = env.id;
+      properties_.insert(recorded.begin(), recorded.end());  // written with the next status
       if (spec.user_managed) {
         logs_.execution("user_managed_dependencies: using " + env.python.string() + " as it is");
       } else if (env.built) {
@@ -313,8 +318,9 @@ class Driver {
   void defer(const char* s) { deferred_.push_back({s, clock_.wall_iso(), nullptr}); }
   bool flush() {
     if (deferred_.empty()) return true;
-    const bool ok = store_.set_statuses(id_, deferred_);
+    const bool ok = store_.set_statuses(id_, deferred_, properties_);
     deferred_.clear();
+    properties_.clear();
     // Before the processes start, a cancel asked for meanwhile (CancelRequested) refuses the
     // way forward: the run ends Canceled, as asked, not abandoned in CancelRequested.
     if (!ok && !processes_started_ &&
@@ -448,6 +454,7 @@ class Driver {
 
   Workspace ws_;
   history::RunStore store_;
+  std::map<std::string, std::string> properties_;  // held back like deferred_ statuses
   std::string id_;
   Launcher& launcher_;
   Clock& clock_;

@@ -27,6 +27,7 @@ void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator
   auto use_definition = [&](const nlohmann::json& def, const std::string& what) {
     e.pip_packages = def.value("pipPackages", std::vector<std::string>{});
     e.conda_packages = def.value("condaPackages", std::vector<std::string>{});
+    e.conda_channels = def.value("condaChannels", std::vector<std::string>{});
     if (def.contains("image")) {
       if (e.pip_packages.empty() && e.conda_packages.empty()) {
         e.user_managed_dependencies = true;
@@ -35,8 +36,8 @@ void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator
                              "interpreter as it is");
       } else {
         e.warnings.push_back(what + ": image " + def["image"].get<std::string>() +
-                             " is not pulled (no container engine); its conda_file is built on "
-                             "the local interpreter");
+                             " is not pulled (no container engine); its conda_file is built "
+                             "into a local virtual environment (docs/environments.md)");
       }
     }
   };
@@ -75,12 +76,14 @@ void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator
     return;
   }
   // Curated environments (AzureML-...) and registry environments are container images on
-  // Azure; offline they stand for "the machine's Python, as it is".
+  // Azure; offline, Preparing gives them their image's Python and main packages from amlemu's
+  // curated table (or, for a name the table lacks, the machine's Python as it is).
   if (from_registry || name.rfind("AzureML-", 0) == 0) {
     e.user_managed_dependencies = true;
+    e.environment_name = name;
     e.environment_note = "Curated environment " + name +
-                         " runs on the local interpreter as it is (its image is not available "
-                         "offline); install what it provides, e.g. tensorflow-cpu, there";
+                         ": Preparing gives it its image's Python and main packages from "
+                         "amlemu's curated table";
     return;
   }
   throw UserErrorException("environment: '" + s + "' is not registered in workspace '" +
@@ -139,7 +142,17 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
   return e;
 }
 
-nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) {
+namespace {
+
+// An environment YAML read as a job's inline environment would be: its name, the wanted
+// version, the definition (image, pipPackages, condaPackages, ...) and the warnings.
+struct EnvironmentFile {
+  std::string name, version;
+  nlohmann::json definition;
+  std::vector<std::string> warnings;
+};
+
+EnvironmentFile read_environment_file(const stdfs::path& file) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file.string());
@@ -183,15 +196,44 @@ nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) 
     throw UserErrorException(std::string(e.what()).replace(0, tmp.string().size(), file.string()));
   }
   stdfs::remove(tmp);
-  nlohmann::json def = parsed.environment;
-  if (root["description"]) def["description"] = r.str(root["description"], "description");
-  const std::string wanted = root["version"] ? r.str(root["version"], "version") : "";
+  EnvironmentFile out{name, root["version"] ? r.str(root["version"], "version") : "",
+                      parsed.environment, warnings};
+  if (root["description"]) out.definition["description"] = r.str(root["description"], "description");
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) {
+  auto f = read_environment_file(file);
+  const auto& name = f.name;
+  const auto& wanted = f.version;
+  const auto& def = f.definition;
+  const auto& warnings = f.warnings;
   const auto version = environment::RegisteredStore(ws).insert(name, wanted, def, now_iso());
   if (!version) {
-    r.fail(root["version"], "version", "environment " + name + ":" + wanted + " already exists");
+    throw UserErrorException(file.string() + ": version: environment " + name + ":" + wanted +
+                             " already exists");
   }
   return {{"name", name}, {"version", *version}, {"id", "azureml:" + name + ":" + *version},
           {"definition", def}, {"warnings", warnings}};
+}
+
+Estimator environment_estimator(const Workspace& ws, const std::string& file_or_reference) {
+  Estimator e;
+  std::error_code ec;
+  if (stdfs::is_regular_file(file_or_reference, ec)) {
+    auto f = read_environment_file(file_or_reference);
+    e.warnings = f.warnings;
+    apply_environment(ws, f.definition, e);
+  } else if (file_or_reference.rfind("azureml:", 0) == 0) {
+    apply_environment(ws, file_or_reference, e);
+  } else {
+    throw UserErrorException("environment: '" + file_or_reference + "' is neither an environment "
+                             "file nor azureml:<name>:<version>, azureml:<name>@latest or a "
+                             "registry URI");
+  }
+  return e;
 }
 
 }  // namespace amlemu
@@ -247,6 +289,7 @@ EnvironmentVersion register_environment_version(const Workspace& ws, const std::
     const auto deps = spec::conda_dependencies(conda);
     def["pipPackages"] = deps["pipPackages"];
     def["condaPackages"] = deps["condaPackages"];
+    if (!deps["condaChannels"].empty()) def["condaChannels"] = deps["condaChannels"];
     def["condaFile"] = conda_file;
   }
   if (def.empty()) throw UserErrorException("environment " + name + ": needs an image or a conda file");

@@ -55,17 +55,23 @@ DataReference datastore_uri(const Reader& r, const YAML::Node& at, const std::st
 }  // namespace
 
 nlohmann::json spec::conda_dependencies(const YAML::Node& conda) {
-  nlohmann::json pip = nlohmann::json::array(), other = nlohmann::json::array();
+  // Conda packages go to Preparing as written (python=3.X included), where they become PyPI
+  // requirements; `pip` itself is not a package to install.
+  nlohmann::json pip = nlohmann::json::array(), other = nlohmann::json::array(),
+                 channels = nlohmann::json::array();
   for (const auto& d : conda["dependencies"]) {
     if (d.IsMap() && d["pip"]) {
       for (const auto& p : d["pip"]) pip.push_back(p.as<std::string>());
     } else if (d.IsScalar()) {
       const auto name = d.as<std::string>();
-      static const std::regex interpreter(R"(^(python|pip)([=<>!~ ].*)?$)");
-      if (!std::regex_match(name, interpreter)) other.push_back(name);
+      static const std::regex installer(R"(^pip([=<>!~ ].*)?$)");
+      if (!std::regex_match(name, installer)) other.push_back(name);
     }
   }
-  return {{"pipPackages", pip}, {"condaPackages", other}};
+  for (const auto& c : conda["channels"]) {
+    if (c.IsScalar()) channels.push_back(c.as<std::string>());
+  }
+  return {{"pipPackages", pip}, {"condaPackages", other}, {"condaChannels", channels}};
 }
 
 std::string spec::substitute_expressions(const std::string& command,
@@ -178,6 +184,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         const auto deps = spec::conda_dependencies(conda);
         inline_env["pipPackages"] = deps["pipPackages"];
         inline_env["condaPackages"] = deps["condaPackages"];
+        inline_env["condaChannels"] = deps["condaChannels"];
       }
       if (!inline_env.contains("image") && !inline_env.contains("pipPackages")) {
         r.fail(env, "environment", "an inline environment needs image or conda_file");

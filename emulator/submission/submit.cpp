@@ -17,6 +17,16 @@ namespace amlemu {
 
 namespace stdfs = std::filesystem;
 
+nlohmann::json environment_definition(const Estimator& e) {
+  return {{"name", e.environment_name},
+          {"python",
+           {{"userManagedDependencies", e.user_managed_dependencies},
+            {"pipPackages", e.pip_packages},
+            {"condaPackages", e.conda_packages},
+            {"condaChannels", e.conda_channels}}},
+          {"environmentVariables", e.environment_variables}};
+}
+
 namespace {
 
 std::string param_string(const nlohmann::json& v) {
@@ -85,12 +95,7 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
           {"useGpu", e.use_gpu},
           {"dataReferences", refs},
           {"maxRunDurationSeconds", e.max_run_duration_seconds},
-          {"environment",
-           {{"python",
-             {{"userManagedDependencies", e.user_managed_dependencies},
-              {"pipPackages", e.pip_packages},
-              {"condaPackages", e.conda_packages}}},
-            {"environmentVariables", e.environment_variables}}},
+          {"environment", environment_definition(e)},
           {"history", {{"outputCollection", true}, {"directoriesToWatch", {"logs"}}}},
           {"mpi", {{"processCountPerNode", per_node(e)}}},
           {"tensorflow",

@@ -44,7 +44,12 @@ struct Estimator {
   std::string compute_target = "local";
   bool use_gpu = false;
   std::vector<std::string> pip_packages;
+  /// Conda match specs ("numpy=2.3", "python=3.12"): Preparing installs their PyPI
+  /// counterparts (docs/environments.md), and python=3.X picks that interpreter.
   std::vector<std::string> conda_packages;
+  std::vector<std::string> conda_channels;  // recorded; packages come from PyPI
+  /// A curated environment's name (AzureML-sklearn-1.5): its image's Python and packages.
+  std::string environment_name;
   std::string framework = "Python";  // "Python" or "TensorFlow"
   std::string framework_version;
   std::map<std::string, std::string> environment_variables;
@@ -70,6 +75,10 @@ struct Estimator {
   /// them, kept with the run so the job reads back as it was created. Null otherwise.
   nlohmann::json job_definition;
 };
+
+/// The run definition's "environment" object for `e`: its curated name, Python packages, conda
+/// packages and variables, as Preparing reads them.
+nlohmann::json environment_definition(const Estimator& e);
 
 /// `TensorFlow(...)`: an Estimator whose framework is TensorFlow.
 inline Estimator TensorFlow(Estimator e) {

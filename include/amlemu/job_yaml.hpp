@@ -58,6 +58,11 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job);
 /// {"name", "version", ...}.
 nlohmann::json create_environment(const Workspace& ws, const std::filesystem::path& file);
 
+/// An Estimator carrying only the environment of an environment YAML file (as `environment
+/// create --file` reads it) or of a reference (azureml:<name>:<version>, azureml:<name>@latest,
+/// a registry URI, a curated name): what `environment build` builds. Throws UserErrorException.
+Estimator environment_estimator(const Workspace& ws, const std::string& file_or_reference);
+
 /// Registered environments, newest first.
 nlohmann::json list_registered_environments(const Workspace& ws);
 

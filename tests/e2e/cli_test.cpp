@@ -271,7 +271,7 @@ TEST_CASE("a pip package that cannot be installed offline fails the run in Prepa
                          spec(t, "pip.json", {{"entry_script", "train_ok.py"},
                                               {"pip_packages", {"numpy", "amlemu-no-such-package==1.0"}}})});
   CHECK(r.code == 1);
-  CHECK_THAT(r.out, Contains("Preparing failed: installing pip packages failed: ERROR:") &&
+  CHECK_THAT(r.out, Contains("Preparing failed: installing pip packages failed: ") &&
                         Contains("amlemu-no-such-package"));
   const std::string run_id = run_id_of(r);
   const auto show = cli(t, {"job", "show", "--name", run_id}).json();

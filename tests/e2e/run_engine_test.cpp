@@ -78,7 +78,7 @@ TEST_CASE("an environment is built once, reused, listed and removable", "[e2e][e
   const auto first = cli(t, {"job", "create", "--stream", "--file", spec(t, "a.json", numpy_env("cache"))});
   REQUIRE(first.code == 0);
   CHECK(has_build_log(t, run_id_of(first)));
-  CHECK_THAT(log_text(t, run_id_of(first), "azureml-logs/20_"), Contains("Requirement already satisfied: numpy"));
+  CHECK_THAT(log_text(t, run_id_of(first), "azureml-logs/20_"), Contains("from the base interpreter satisfies numpy"));
   CHECK_THAT(log_text(t, run_id_of(first), "azureml-logs/55_"), Contains(" built in "));
 
   const auto second = cli(t, {"job", "create", "--stream", "--file", spec(t, "a.json", numpy_env("cache"))});
@@ -156,13 +156,17 @@ TEST_CASE("user_managed runs on the interpreter as it is, without a build", "[e2
   CHECK(cli(t, {"environment", "list"}).json().empty());
 }
 
-TEST_CASE("conda_packages without conda is a clear error, not a silent skip", "[e2e][engine]") {
+TEST_CASE("an estimator's conda_packages are PyPI requirements, refused by name when they have none", "[e2e][engine]") {
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file",
-                         spec(t, "c.json", {{"entry_script", "slow_ok.py"}, {"conda_packages", {"scipy"}}})});
+                         spec(t, "c.json", {{"entry_script", "slow_ok.py"}, {"conda_packages", {"numpy>=1", "mkl"}}})});
   CHECK(r.code == 1);
-  CHECK_THAT(r.out, Contains("conda_packages need conda, and no conda executable was found on PATH"));
+  CHECK_THAT(r.out, Contains("Preparing failed: conda package 'mkl' has no PyPI counterpart"));
+  const auto ok = cli(t, {"job", "create", "--stream", "--file",
+                          spec(t, "d.json", {{"entry_script", "slow_ok.py"}, {"conda_packages", {"numpy>=1"}}})});
+  REQUIRE(ok.code == 0);
+  CHECK_THAT(log_text(t, run_id_of(ok), "azureml-logs/20_"), Contains("from the base interpreter satisfies numpy>=1"));
 }
 
 TEST_CASE("job stream attaches to a finished run and to a running one", "[e2e][engine]") {

@@ -17,6 +17,11 @@ class TempHome {
     std::filesystem::create_directories(root_ / "work");
     old_home_ = std::getenv("AMLEMU_HOME") ? std::getenv("AMLEMU_HOME") : "";
     ::setenv("AMLEMU_HOME", (root_ / "home").c_str(), 1);
+#ifdef AMLEMU_TEST_UV_CACHE
+    // Job environments install offline, from the cache scripts/warm-uv-cache.sh fills.
+    ::setenv("AMLEMU_UV_CACHE", AMLEMU_TEST_UV_CACHE, 1);
+    ::setenv("UV_OFFLINE", "1", 1);
+#endif
   }
   ~TempHome() {
     if (old_home_.empty()) {
