@@ -5,8 +5,9 @@ docs/benchmarks.md.
 
     python3 bench/run_all.py [--quick] [--only NAME[,NAME...]] [--write FILE | --no-write]
 
-Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history, service (the last
-needs build/test-venv, which scripts/install-test-venv.sh makes, for its SDK comparison). The full run takes
+Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history, service (which
+needs build/test-venv, which scripts/install-test-venv.sh makes, for its SDK comparison),
+environments (which needs PyPI). The full run takes
 about 15 minutes on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats and
 smaller sizes (a smoke test of about 2 minutes) and writes nothing unless --write is given.
 The first run creates build/bench-venv and installs MLflow into it from PyPI.
@@ -19,6 +20,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datastore  # noqa: E402
+import environments  # noqa: E402
 import harness  # noqa: E402
 import history_scale  # noqa: E402
 import metrics  # noqa: E402
@@ -33,7 +35,7 @@ DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
 # The sections of docs/benchmarks.md, in the order they are kept.
 SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## Metric logging",
             "## Datastore upload and mount", "## MPI start-up", "## TensorFlow start-up",
-            "## History at scale", "## Service plane"]
+            "## History at scale", "## Service plane", "## Environment builds"]
 
 
 def overhead(quick, write):
@@ -82,6 +84,7 @@ BENCHMARKS = {
     "history": lambda quick, write: history_scale.run(
         runs=3 if quick else 5, scale=10000 if quick else 100000, write=write),
     "service": service_plane,
+    "environments": lambda quick, write: environments.run(runs=1 if quick else 3, write=write),
 }
 
 

@@ -9,7 +9,7 @@
 #include <boost/process/search_path.hpp>
 
 #include "e2e/cli.hpp"
-#include "environment/interpreters.hpp"
+#include "support/interpreters.hpp"
 #include "support/skip.hpp"
 
 using namespace amlemu::testing;
@@ -18,18 +18,6 @@ namespace stdfs = std::filesystem;
 using Catch::Contains;
 
 namespace {
-
-bool python_exists(const std::string& minor) {
-  const char* path = std::getenv("PATH");
-  const char* root = std::getenv("PYENV_ROOT");
-  const char* home = std::getenv("HOME");
-  const auto found = amlemu::environment::discover_interpreters(
-      path ? path : "", root && *root ? stdfs::path(root) : stdfs::path(home ? home : "/") / ".pyenv");
-  for (const auto& i : found) {
-    if (amlemu::environment::minor_version(i.version) == minor) return true;
-  }
-  return false;
-}
 
 bool uv_found() { return !boost::process::search_path("uv").empty(); }
 

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "e2e/cli.hpp"
+#include "support/skip.hpp"
+#include "support/interpreters.hpp"
 
 using namespace amlemu::testing;
 using nlohmann::json;
@@ -16,6 +18,8 @@ void set_up(const TempHome& t) {
 }  // namespace
 
 TEST_CASE("a hello-world command job runs from its YAML", "[e2e][yaml]") {
+  // Its curated environment, AzureML-sklearn-1.5, is Python 3.10 with scikit-learn 1.5.
+  AMLEMU_SKIP_UNLESS(python_exists("3.10"), "a Python 3.10 interpreter (pyenv or PATH)", nullptr);
   TempHome t;
   set_up(t);
   const auto r = cli(t, {"job", "create", "--stream", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/hello-v2/job.yml"});

@@ -42,8 +42,22 @@ def base_env(home, **extra):
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     env["AMLEMU_HOME"] = str(home)
+    if not _has_python("3.10"):
+        # The scripts' curated AzureML-sklearn-1.5 is Python 3.10; without one, the default.
+        env["AMLEMU_PYTHON_FALLBACK"] = "1"
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def _has_python(minor):
+    """Whether Preparing finds a Python `minor` here: python<minor> on PATH (pyenv's shims
+    aside) or one of pyenv's versions."""
+    import glob
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if d and os.path.basename(d) != "shims" and os.access(os.path.join(d, "python" + minor), os.X_OK):
+            return True
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    return bool(glob.glob(os.path.join(root, "versions", minor + ".*", "bin", "python" + minor)))
 
 
 def cli(home, *args, cwd=None, check=True):

@@ -8,6 +8,7 @@ import json
 import sys
 
 from azure.ai.ml import Input, MLClient, command
+from azure.ai.ml.entities import Environment
 from azure.identity import DefaultAzureCredential
 
 result_file, code, epochs = sys.argv[1:4]
@@ -20,7 +21,8 @@ job = command(
     inputs={"data": Input(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/mnist",
                           mode="ro_mount"),
             "batch_size": 50},
-    environment="AzureML-tensorflow-2.16-cuda12@latest",
+    # As sample_jobs/tf-mnist/job.yml: an image alone runs on the machine's TensorFlow.
+    environment=Environment(image="mcr.microsoft.com/azureml/curated/tensorflow-2.16-cuda12:latest"),
     compute="gpucluster",
     experiment_name="tf-mnist",
     display_name="tf-mnist",
