@@ -11,7 +11,10 @@
 
 #include "common/fs.hpp"
 #include "common/text.hpp"
+#include "amlemu/errors.hpp"
+#include "common/launcher.hpp"
 #include "environment/conda.hpp"
+#include "environment/environment.hpp"
 #include "environment/curated.hpp"
 #include "environment/interpreters.hpp"
 #include "spec/yaml_reader.hpp"
@@ -20,6 +23,7 @@
 using namespace amlemu::environment;
 namespace stdfs = std::filesystem;
 using Catch::Matchers::Contains;
+using amlemu::join;
 
 namespace {
 
@@ -212,4 +216,29 @@ TEST_CASE("curated table: TensorFlow framework versions and bad tables", "[envir
   CHECK_FALSE(table.tensorflow.count("2.16"));  // newer releases: the interpreter's, or PyPI's
   CHECK_THROWS_WITH(CuratedTable::from_json(nlohmann::json::parse(R"({"environments": [{"name": "x"}]})")),
                     Contains("environments[0].python: must be a string"));
+}
+
+TEST_CASE("TensorFlow framework_version 1.13 asks for its image's Python 3.6 and pins", "[environment][curated]") {
+  // The default interpreter has no TensorFlow 1.13, so the release's stack is asked for: an
+  // interpreter of Python 3.6 where the machine has one, else the one-line refusal naming it.
+  amlemu::testing::TempHome t;
+  const auto launcher = amlemu::make_local_launcher();
+  const nlohmann::json def = {{"frameworkName", "TensorFlow"}, {"frameworkVersion", "1.13"},
+                              {"environment", {{"python", {{"pipPackages", {"pillow"}}}}}}};
+  ::unsetenv("AMLEMU_PYTHON_FALLBACK");
+  try {
+    const auto spec = resolve(def, *launcher);
+    CHECK(spec.python_version == "3.6");
+    CHECK(spec.pip_packages == std::vector<std::string>{"numpy>=1.13.3,<1.20", "pillow", "tensorflow==1.13.1"});
+    CHECK_THAT(spec.interpreter, Contains("3.6"));
+    CHECK_THAT(join(spec.notes, "\n"), Contains("framework_version '1.13': tensorflow==1.13.1"));
+  } catch (const amlemu::UserErrorException& e) {
+    CHECK_THAT(e.what(), Contains("TensorFlow 1.13 (framework_version '1.13') asks for Python 3.6, "
+                                  "and no Python 3.6 interpreter was found"));
+  }
+  // A release the table does not have: that TensorFlow on the default interpreter.
+  const nlohmann::json newer = {{"frameworkName", "TensorFlow"}, {"frameworkVersion", "2.99"}};
+  const auto spec = resolve(newer, *launcher);
+  CHECK(spec.python_version.empty());
+  CHECK(spec.pip_packages == std::vector<std::string>{"tensorflow==2.99.*"});
 }
