@@ -164,17 +164,15 @@ CondaTranslation translate_conda(const std::vector<std::string>& specs, const Co
       t.notes.push_back("conda package '" + name + "' installed from PyPI as '" + pypi + "'");
     }
     if (r == table.renames.end()) {
-      if (const auto no = table.without_pypi.find(name); no != table.without_pypi.end()) {
-        t.error = "conda package '" + name + "' has no PyPI counterpart (" + no->second +
+      std::optional<std::string> why;
+      if (const auto no = table.without_pypi.find(name); no != table.without_pypi.end()) why = no->second;
+      for (const auto& [prefix, reason] : table.without_pypi_prefixes) {
+        if (!why && name.rfind(prefix, 0) == 0) why = reason;
+      }
+      if (why) {
+        t.error = "conda package '" + name + "' has no PyPI counterpart (" + *why +
                   "); remove it, list a PyPI package under pip:, or map it in " + table.user_file;
         return t;
-      }
-      for (const auto& [prefix, why] : table.without_pypi_prefixes) {
-        if (name.rfind(prefix, 0) == 0) {
-          t.error = "conda package '" + name + "' has no PyPI counterpart (" + why +
-                    "); remove it, list a PyPI package under pip:, or map it in " + table.user_file;
-          return t;
-        }
       }
     }
     t.pip.push_back(pypi + *pep);
