@@ -26,9 +26,13 @@ void add_model_commands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   auto* create = group->add_subcommand("create", "Register a model from a run or a local path");
-  static std::string name, run_id, path, description;
+  static std::string name, run_id, path, description, type = "custom_model", source_uri;
   static std::vector<std::string> tags;
   create->add_option("--name,-n", name, "Model name")->required();
+  create->add_option("--type", type,
+                     "custom_model (default), mlflow_model (a folder with an MLmodel file) or "
+                     "triton_model");
+  create->add_option("--source-uri", source_uri, "Where the files came from, kept with the version");
   create->add_option("--run", run_id, "Run whose file or folder to register");
   create->add_option("--path,-p", path, "Path in the run (e.g. outputs/model) or local path")
       ->required();
@@ -39,8 +43,14 @@ void add_model_commands(CLI::App& app, Context& ctx) {
     Model::validate_name(name);
     const auto t = parse_tags(tags);
     const auto ws = ctx.workspace();
-    const Model m = run_id.empty() ? Model::register_model(ws, path, name, t, description)
-                                   : Run(ws, run_id).register_model(name, path, t, description);
+    ModelRegistration r;
+    r.name = name;
+    r.type = type;
+    r.tags = t;
+    r.description = description;
+    r.source_uri = source_uri;
+    const Model m = run_id.empty() ? Model::register_version(ws, path, r)
+                                   : Run(ws, run_id).register_model(path, r);
     print_json(m.serialize());
   });
 
@@ -58,7 +68,7 @@ void add_model_commands(CLI::App& app, Context& ctx) {
                                      latest)) {
       rows.push_back(m.serialize());
     }
-    print_rows(ctx, rows, {"name", "version", "runId", "createdTime"});
+    print_rows(ctx, rows, {"name", "version", "type", "runId", "createdTime"});
   });
 
   auto* show = group->add_subcommand("show", "Show a model version (default: the latest)");

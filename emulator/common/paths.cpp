@@ -47,4 +47,12 @@ stdfs::path server_executable() {
                          stdfs::path(AMLEMU_INSTALL_BIN_DIR) / "amlemu-server"});
 }
 
+stdfs::path cli_executable() {
+  if (const char* env = std::getenv("AMLEMU_CLI"); env && *env) return env;
+  const auto self = self_dir();
+  return first_existing({self.empty() ? stdfs::path() : self / "amlemu",
+                         stdfs::path(AMLEMU_BUILD_BIN_DIR) / "amlemu",
+                         stdfs::path(AMLEMU_INSTALL_BIN_DIR) / "amlemu"});
+}
+
 }  // namespace amlemu

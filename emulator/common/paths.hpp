@@ -14,5 +14,8 @@ std::filesystem::path runner_executable();
 /// The service plane's program `amlemu-server`: $AMLEMU_SERVER, else beside the running
 /// executable, else the build or install tree.
 std::filesystem::path server_executable();
+/// The amlemu CLI: $AMLEMU_CLI, else `amlemu` beside this executable, else the build tree's, else
+/// the installed one. Runs get it as $AMLEMU_CLI (MLflow's model registry store calls it).
+std::filesystem::path cli_executable();
 
 }  // namespace amlemu

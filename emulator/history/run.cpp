@@ -70,6 +70,7 @@ nlohmann::json Run::get_details() const {
                       {"endTimeUtc", rec.end_time ? nlohmann::json(*rec.end_time) : nullptr},
                       {"properties", rec.properties},
                       {"tags", rec.tags},
+                      {"parameters", store.params(id_)},
                       {"inputDatasets", nlohmann::json::array()},
                       {"outputDatasets", nlohmann::json::array()},
                       {"runDefinition", rec.definition},
@@ -84,6 +85,16 @@ nlohmann::json Run::get_details() const {
 nlohmann::json Run::get_metrics(const std::optional<std::string>& name) const {
   load(ws_, id_);
   return history::RunStore(ws_).metrics(id_, name);
+}
+
+std::vector<MetricPoint> Run::get_metric_history(const std::string& name) const {
+  load(ws_, id_);
+  return history::RunStore(ws_).metric_history(id_, name);
+}
+
+std::map<std::string, std::string> Run::get_params() const {
+  load(ws_, id_);
+  return history::RunStore(ws_).params(id_);
 }
 
 std::vector<std::string> Run::get_file_names() const {
@@ -136,7 +147,15 @@ int Run::download_files(const std::string& prefix, const stdfs::path& output_dir
 Model Run::register_model(const std::string& model_name, const std::string& model_path,
                           const std::map<std::string, std::string>& tags,
                           const std::string& description) const {
-  Model::validate_name(model_name);
+  ModelRegistration r;
+  r.name = model_name;
+  r.tags = tags;
+  r.description = description;
+  return register_model(model_path, r);
+}
+
+Model Run::register_model(const std::string& model_path, ModelRegistration registration) const {
+  Model::validate_name(registration.name);
   const auto rec = load(ws_, id_);
   const auto names = get_file_names();
   std::string path;
@@ -150,10 +169,18 @@ Model Run::register_model(const std::string& model_name, const std::string& mode
   } catch (const std::invalid_argument& e) {
     throw UserErrorException("model_path '" + printable(model_path) + "' is invalid: " + e.what());
   }
-  const bool found =
+  const auto files = layout::artifacts(ws_.state_dir(), id_);
+  bool found =
       !path.empty() && std::any_of(names.begin(), names.end(), [&](const std::string& n) {
         return n == path || n.rfind(path + "/", 0) == 0;
       });
+  // A live run's script may have written the files straight into the run's files (MLflow's
+  // log_model does); they are recorded when the run ends, but are the run's already.
+  std::error_code ec;
+  if (!found && !path.empty() && !RunStatus::is_terminal(rec.status) &&
+      !stdfs::is_symlink(files / path, ec) && stdfs::exists(files / path, ec)) {
+    found = true;
+  }
   if (!found) {
     std::string listing = "[";
     for (size_t i = 0; i < names.size(); ++i) listing += (i ? ", '" : "'") + names[i] + "'";
@@ -162,8 +189,8 @@ Model Run::register_model(const std::string& model_name, const std::string& mode
                                      " in the set of files uploaded to the run: " + listing +
                                      " See https://aka.ms/run-logging for more details.");
   }
-  return registry::register_files(ws_, layout::artifacts(ws_.state_dir(), id_) / path,
-                                  model_name, tags, description, {id_, rec.experiment_name});
+  registration.run_id = id_;
+  return registry::register_files(ws_, files / path, registration, {id_, rec.experiment_name});
 }
 
 void Run::cancel() const {

@@ -416,4 +416,32 @@ nlohmann::json RunStore::metrics(const std::string& run_id,
   return shape_metrics(rows);
 }
 
+std::vector<MetricPoint> RunStore::metric_history(const std::string& run_id,
+                                                  const std::string& name) {
+  auto st = db_.prepare(
+      "SELECT step, value, time FROM metrics WHERE run_id = ? AND name = ? ORDER BY id");
+  st.bind(1, run_id);
+  st.bind(2, name);
+  std::vector<MetricPoint> out;
+  while (st.step()) {
+    MetricPoint p;
+    p.step = st.is_null(0) ? 0 : st.integer(0);
+    p.value = nlohmann::json::parse(st.text(1));
+    if (p.value.is_object() && p.value.size() == 1 && p.value.contains("$float")) {
+      p.value = p.value["$float"];  // "NaN", "Infinity", "-Infinity"
+    }
+    p.time = st.text(2);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> RunStore::params(const std::string& run_id) {
+  auto st = db_.prepare("SELECT key, value FROM run_params WHERE run_id = ?");
+  st.bind(1, run_id);
+  std::map<std::string, std::string> out;
+  while (st.step()) out.emplace(st.text(0), st.text(1));
+  return out;
+}
+
 }  // namespace amlemu::history

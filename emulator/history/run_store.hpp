@@ -129,6 +129,10 @@ class RunStore {
   void log_metric(const std::string& run_id, const std::string& name, const std::string& kind,
                   const nlohmann::json& value, const std::string& time);
   nlohmann::json metrics(const std::string& run_id, const std::optional<std::string>& name);
+  /// Every value of one metric in logging order, with its step (0 when none) and time.
+  std::vector<MetricPoint> metric_history(const std::string& run_id, const std::string& name);
+  /// The run's params (MLflow's log_param), by key.
+  std::map<std::string, std::string> params(const std::string& run_id);
 
  private:
   RunRecord read_row(storage::Statement& st);

@@ -40,7 +40,7 @@ Environment compose_environment(const Environment& inherited, const RunFacts& ru
   Environment env;
   // Variables of the caller that would confuse the run's own context are left out.
   for (const auto& [k, v] : inherited) {
-    if (k.rfind("AZUREML_", 0) != 0) env.emplace(k, v);
+    if (k.rfind("AZUREML_", 0) != 0 && k.rfind("MLFLOW_", 0) != 0) env.emplace(k, v);
   }
   const std::string py = run.python_package.string();
   env["PYTHONPATH"] = env.count("PYTHONPATH") ? py + ":" + env["PYTHONPATH"] : py;
@@ -63,6 +63,17 @@ Environment compose_environment(const Environment& inherited, const RunFacts& ru
   env["AZUREML_RUN_TOKEN_EXPIRY"] = std::to_string(run.token_expiry);
   env["AMLEMU_DATABASE"] = run.database.string();
   env["AMLEMU_RUN_ARTIFACTS"] = run.artifacts.string();
+  if (!run.cli.empty()) env["AMLEMU_CLI"] = run.cli.string();
+  // MLflow, as Azure ML sets it in a job: start_run() attaches to this run. The tracking URI
+  // names amlemu's own store (amlemu_mlflow in the Python package), not the service's
+  // azureml:// one, so no server is needed; the token is the run's, unused by that store.
+  if (!run.workspace_dir.empty()) {
+    env["MLFLOW_TRACKING_URI"] = "amlemu://" + run.workspace_dir.string();
+  }
+  env["MLFLOW_RUN_ID"] = run.run_id;
+  env["MLFLOW_EXPERIMENT_ID"] = run.experiment_id;
+  env["MLFLOW_EXPERIMENT_NAME"] = run.experiment_name;
+  env["MLFLOW_TRACKING_TOKEN"] = env["AZUREML_RUN_TOKEN"];
   for (const auto& [name, path] : node.data_paths) env["AZUREML_DATAREFERENCE_" + name] = path;
   for (const auto& [k, v] : run.job_variables) env[k] = v;
   batch_variables(env, run, node);

@@ -27,6 +27,8 @@ struct RunFacts {
   std::string workspace_id;
   std::filesystem::path database;   // AMLEMU_DATABASE
   std::filesystem::path artifacts;  // AMLEMU_RUN_ARTIFACTS
+  std::filesystem::path workspace_dir;  // the workspace's folder: MLflow's amlemu:// URI
+  std::filesystem::path cli;            // AMLEMU_CLI
   std::filesystem::path python_package;  // share/amlemu/python, first on PYTHONPATH
   std::filesystem::path python;          // the interpreter the script runs with
   bool virtual_environment = false;      // `python` is in a built environment

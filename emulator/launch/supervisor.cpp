@@ -363,6 +363,8 @@ class Driver {
     run.workspace_id = details["workspaceid"];
     run.database = layout::database(ws_.state_dir());
     run.artifacts = artifacts_;
+    run.workspace_dir = ws_.state_dir();
+    run.cli = cli_executable();
     run.python_package = share_dir() / "python";
     run.python = env.python;
     run.virtual_environment = stdfs::exists(env.python.parent_path().parent_path() / "pyvenv.cfg");

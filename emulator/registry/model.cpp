@@ -129,6 +129,8 @@ nlohmann::json Model::serialize() const {
            experiment_name_.empty() ? nlohmann::json(nullptr) : nlohmann::json(experiment_name_)},
           {"description", description_},
           {"tags", tags_},
+          {"type", type_},
+          {"sourceUri", source_uri_.empty() ? nlohmann::json(nullptr) : nlohmann::json(source_uri_)},
           {"createdTime", created_time_}};
 }
 
@@ -176,6 +178,13 @@ Model registry::register_files(const Workspace& ws, const stdfs::path& source,
   if (!stdfs::exists(source, ec)) {
     throw WebserviceException("Error, provided model path \"" + source.string() +
                               "\" cannot be found");
+  }
+  // An MLflow model is a folder with its MLmodel file at the top (what mlflow.<flavor>.save_model
+  // and log_model write); without it, nothing can load or deploy it.
+  if (registration.type == "mlflow_model" &&
+      !stdfs::is_regular_file(stdfs::path(source) / "MLmodel", ec)) {
+    throw WebserviceException("Error, model type mlflow_model needs an MLflow model folder with "
+                              "an MLmodel file at its top; \"" + source.string() + "\" has none");
   }
   // Files are stored relative to the parent of model_path: ./model becomes model/<file>.
   std::string leaf = stdfs::path(source).lexically_normal().filename().string();

@@ -1,6 +1,7 @@
 // Runs: one execution of a script, its status history, logs, files and metrics.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <map>
@@ -17,6 +18,7 @@ namespace amlemu {
 struct Estimator;
 
 class Model;
+struct ModelRegistration;
 
 /// The status strings of the service, in their normal order.
 namespace RunStatus {
@@ -38,6 +40,13 @@ bool is_terminal(const std::string& status);
 struct StatusChange {
   std::string status;
   std::string time;  // ISO-8601 UTC with milliseconds
+};
+
+/// One logged value of a metric with its step and time (MLflow's metric history).
+struct MetricPoint {
+  std::int64_t step = 0;   // the step it was logged with; 0 when none
+  nlohmann::json value;    // as logged; a non-finite float is "NaN", "Infinity" or "-Infinity"
+  std::string time;        // ISO-8601 UTC with milliseconds
 };
 
 class Run {
@@ -77,6 +86,11 @@ class Run {
   /// it was never logged).
   nlohmann::json get_metrics(const std::optional<std::string>& name = std::nullopt) const;
 
+  /// Every value of the metric `name` in logging order, with its step and time (what MLflow's
+  /// get_metric_history gives); empty when it was never logged.
+  std::vector<MetricPoint> get_metric_history(const std::string& name) const;
+  /// The run's parameters (MLflow's log_param: set once per key), by key.
+  std::map<std::string, std::string> get_params() const;
   /// Files in run history: azureml-logs/..., logs/..., outputs/..., sorted.
   std::vector<std::string> get_file_names() const;
   /// Copies one run file to `output_file_path` (a file path, or an existing folder).
@@ -92,6 +106,11 @@ class Run {
   Model register_model(const std::string& model_name, const std::string& model_path,
                        const std::map<std::string, std::string>& tags = {},
                        const std::string& description = "") const;
+  /// The same with what an SDK v2 registration says (type, such as mlflow_model, version,
+  /// source URI, properties; its run_id is this run). While the run is live, `model_path` may
+  /// also be files its script wrote straight into the run's files (as MLflow does), which are
+  /// recorded only when the run ends.
+  Model register_model(const std::string& model_path, ModelRegistration registration) const;
 
   /// The v2 job the run was created from through the REST API (its properties as submitted),
   /// or null for runs submitted otherwise.

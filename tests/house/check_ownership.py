@@ -18,7 +18,8 @@ import tempfile
 
 # file (relative to emulator/) -> the tables it owns. Only these may hold SQL.
 REPOSITORIES = {
-    "history/run_store.cpp": {"experiments", "runs", "run_status", "metrics", "run_files"},
+    "history/run_store.cpp": {"experiments", "runs", "run_status", "metrics", "run_files",
+                               "run_params", "logged_models"},
     "compute/cluster_store.cpp": {"nodes", "node_queue"},
     "compute/target_store.cpp": {"compute_targets"},
     "environment/registered_store.cpp": {"environments"},

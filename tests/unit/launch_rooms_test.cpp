@@ -256,6 +256,8 @@ TEST_CASE("the process environment of a node matches its golden file", "[launch]
   run.workspace_id = "66666666-7777-8888-9999-000000000000";
   run.database = "/home/ws/workspace.db";
   run.artifacts = "/home/ws/runs/exp_1767225600_0000abcd/artifacts";
+  run.workspace_dir = "/home/ws";
+  run.cli = "/opt/amlemu/bin/amlemu";
   run.python_package = "/opt/amlemu/share/amlemu/python";
   run.python = "/home/ws/environments/env-0123/bin/python";
   run.virtual_environment = true;
@@ -276,7 +278,8 @@ TEST_CASE("the process environment of a node matches its golden file", "[launch]
   node.output_paths = {{"model", "/home/ws/compute/gpucluster/tvmps_ab_d/named-outputs/model"}};
   node.run_addresses = {"127.0.1.1", "127.0.1.2"};
   const Environment inherited = {{"PATH", "/usr/bin"}, {"HOME", "/root"},
-                                 {"AZUREML_RUN_ID", "the caller's"}, {"PYTHONPATH", "/extra"}};
+                                 {"AZUREML_RUN_ID", "the caller's"}, {"PYTHONPATH", "/extra"},
+                                 {"MLFLOW_TRACKING_URI", "the caller's"}};
   const auto env = compose_environment(inherited, run, node);
   const auto golden_file = std::filesystem::path(AMLEMU_TEST_DATA) / "unit/golden/process_environment.json";
   const nlohmann::json got(env);

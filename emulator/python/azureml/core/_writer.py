@@ -91,17 +91,22 @@ class MetricWriter:
 
     # ----------------------------------------------------------------------------- queueing
 
-    def add(self, name, kind, step, text):
-        """Queues one value (``text`` is its JSON); writes the queue when the batch is full."""
+    def add(self, name, kind, step, text, ms=None, run_id=None):
+        """Queues one value (``text`` is its JSON); writes the queue when the batch is full.
+
+        ``ms`` is the value's time (epoch milliseconds; default now) and ``run_id`` the run it
+        belongs to (default the writer's), for MLflow calls that name both.
+        """
         pending = self._pending
         first = not pending
         if first:
             self._oldest = time.monotonic()
-        ms = int(time.time() * 1000)
+        if ms is None:
+            ms = int(time.time() * 1000)
         if ms != self._stamp_ms:
             self._stamp_ms = ms
             self._stamp_text = _stamp(ms)
-        pending.append((self.run_id, name, kind, step, text, self._stamp_text))
+        pending.append((run_id or self.run_id, name, kind, step, text, self._stamp_text))
         if first:  # wake the daemon thread: this value must be written within FLUSH_SECONDS
             if self._thread is None:
                 self._start_thread()
