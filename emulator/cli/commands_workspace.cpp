@@ -1,4 +1,5 @@
 #include "amlemu/workspace.hpp"
+#include "amlemu/service.hpp"
 #include "cli/cli.hpp"
 
 namespace amlemu::cli {
@@ -28,7 +29,15 @@ void add_workspace_commands(CLI::App& app, Context& ctx) {
 
   auto* show = group->add_subcommand("show", "Show the workspace named by config.json");
   add_output_option(show, ctx);
-  show->callback([&ctx] { print_json(ctx.workspace().get_details()); });
+  show->callback([&ctx] {
+    const auto ws = ctx.workspace();
+    auto details = ws.get_details();
+    // Where the MLflow client (with azureml-mlflow) reaches this workspace through `amlemu
+    // serve` (the running server's port, else the default one).
+    details["mlflowTrackingUri"] =
+        mlflow_tracking_uri(ws.subscription_id(), ws.resource_group(), ws.name(), service_port());
+    print_json(details);
+  });
 }
 
 }  // namespace amlemu::cli

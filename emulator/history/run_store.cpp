@@ -230,6 +230,64 @@ std::string RunStore::experiment_id(const std::string& experiment) {
   return st.step() ? st.text(0) : "";
 }
 
+std::vector<ExperimentInfo> RunStore::experiments() {
+  auto st = db_.prepare("SELECT name, id, created_time FROM experiments ORDER BY created_time");
+  std::vector<ExperimentInfo> out;
+  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2)});
+  return out;
+}
+
+std::vector<LoggedModelInfo> RunStore::logged_models() {
+  auto st = db_.prepare(
+      "SELECT model_id, logged_models.run_id, experiment_name, name, artifact_path, model_type, "
+      "logged_models.status, logged_models.tags, params, created_ms, updated_ms "
+      "FROM logged_models JOIN runs USING (run_id) ORDER BY created_ms");
+  std::vector<LoggedModelInfo> out;
+  const auto strings = [](const std::string& text) {
+    std::map<std::string, std::string> m;
+    const auto doc = nlohmann::json::parse(text);
+    for (const auto& [k, v] : doc.items()) {
+      m[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return m;
+  };
+  while (st.step()) {
+    LoggedModelInfo m;
+    m.model_id = st.text(0);
+    m.run_id = st.text(1);
+    m.experiment_name = st.text(2);
+    m.name = st.text(3);
+    m.artifact_path = st.text(4);
+    m.model_type = st.is_null(5) ? "" : st.text(5);
+    m.status = st.text(6);
+    m.tags = strings(st.text(7));
+    m.params = strings(st.text(8));
+    m.created_ms = st.integer(9);
+    m.updated_ms = st.integer(10);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+bool RunStore::set_logged_model_tags(const std::string& model_id,
+                                     const std::map<std::string, std::string>& tags) {
+  storage::Transaction tx(db_);
+  auto read = db_.prepare("SELECT tags FROM logged_models WHERE model_id = ?");
+  read.bind(1, model_id);
+  if (!read.step()) return false;
+  auto current = nlohmann::json::parse(read.text(0));
+  for (const auto& [k, v] : tags) current[k] = v;
+  auto write = db_.prepare(
+      "UPDATE logged_models SET tags = ?, updated_ms = "
+      "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) "
+      "WHERE model_id = ?");
+  write.bind(1, current.dump());
+  write.bind(2, model_id);
+  write.step();
+  tx.commit();
+  return true;
+}
+
 int RunStore::live_runs_on(const std::string& target) {
   auto st = db_.prepare(
       "SELECT COUNT(*) FROM runs WHERE target = ? AND status NOT IN "

@@ -80,6 +80,13 @@ class RunStore {
   std::vector<RunRecord> children(const std::string& parent_run_id);
   /// The experiment's id (a GUID), or "" when there is no such experiment.
   std::string experiment_id(const std::string& experiment);
+  /// Every experiment, oldest first.
+  std::vector<ExperimentInfo> experiments();
+  /// Every logged model (written by the MLflow store inside runs), oldest first.
+  std::vector<LoggedModelInfo> logged_models();
+  /// Merges `tags` into a logged model's, in one transaction; false when there is no such model.
+  bool set_logged_model_tags(const std::string& model_id,
+                             const std::map<std::string, std::string>& tags);
   /// How many runs on `target` have not reached a terminal status.
   int live_runs_on(const std::string& target);
   /// The order in which runs were submitted: (created time, insertion order); nullopt for an

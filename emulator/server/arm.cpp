@@ -98,8 +98,8 @@ nlohmann::json workspace(const ServerState& server, const Workspace& ws) {
         {"applicationInsights", rg_id + "/providers/Microsoft.insights/components/" + account},
         {"containerRegistry", nullptr},
         {"discoveryUrl", base + "/discovery"},
-        {"mlFlowTrackingUri", "azureml://127.0.0.1:" + std::to_string(server.port()) +
-                                  "/mlflow/v1.0" + workspace_id(ws)},
+        {"mlFlowTrackingUri", mlflow_tracking_uri(ws.subscription_id(), ws.resource_group(),
+                                                  ws.name(), server.port())},
         {"provisioningState", "Succeeded"},
         {"creationTime", created},
         {"hbiWorkspace", false},

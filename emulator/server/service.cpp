@@ -56,6 +56,7 @@ Service::Service(ServerState& state) : state_(state) {
   add_model_routes(router_);
   add_job_routes(router_);
   add_history_routes(router_);
+  add_mlflow_routes(router_);
 }
 
 bool Service::serves_host(const std::string& host) const {

@@ -305,6 +305,21 @@ std::vector<Run> list_runs(const Workspace& ws, int max_results) {
   return out;
 }
 
+std::vector<ExperimentInfo> list_experiments(const Workspace& ws) {
+  return history::RunStore(ws).experiments();
+}
+
+std::vector<LoggedModelInfo> list_logged_models(const Workspace& ws) {
+  return history::RunStore(ws).logged_models();
+}
+
+void set_logged_model_tags(const Workspace& ws, const std::string& model_id,
+                           const std::map<std::string, std::string>& tags) {
+  if (!history::RunStore(ws).set_logged_model_tags(model_id, tags)) {
+    throw NotFoundException("Logged model with ID '" + model_id + "' not found.");
+  }
+}
+
 void prepare_submission() { launch::prefork_supervisor(); }
 
 }  // namespace amlemu

@@ -142,4 +142,12 @@ std::vector<std::pair<std::string, std::string>> service_environment(int port) {
   };
 }
 
+std::string mlflow_tracking_uri(const std::string& subscription_id,
+                                const std::string& resource_group,
+                                const std::string& workspace_name, int port) {
+  return "azureml://127.0.0.1:" + std::to_string(port) + "/mlflow/v1.0/subscriptions/" +
+         subscription_id + "/resourceGroups/" + resource_group +
+         "/providers/Microsoft.MachineLearningServices/workspaces/" + workspace_name;
+}
+
 }  // namespace amlemu

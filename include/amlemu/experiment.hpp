@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,5 +60,13 @@ void prepare_submission();
 
 /// Runs of every experiment of the workspace, newest first; at most `max_results` (0: all).
 std::vector<Run> list_runs(const Workspace& ws, int max_results = 0);
+/// Every experiment of the workspace (those with at least one run), oldest first.
+std::vector<ExperimentInfo> list_experiments(const Workspace& ws);
+/// Every logged model (MLflow 3's log_model in runs), oldest first.
+std::vector<LoggedModelInfo> list_logged_models(const Workspace& ws);
+/// Sets tags of a logged model (existing keys take the new value). Throws NotFoundException
+/// when there is no such model.
+void set_logged_model_tags(const Workspace& ws, const std::string& model_id,
+                           const std::map<std::string, std::string>& tags);
 
 }  // namespace amlemu

@@ -42,6 +42,29 @@ struct StatusChange {
   std::string time;  // ISO-8601 UTC with milliseconds
 };
 
+/// An experiment as run history keeps it.
+struct ExperimentInfo {
+  std::string name;
+  std::string id;            // a GUID
+  std::string created_time;  // ISO-8601 UTC with milliseconds
+};
+
+/// A model MLflow 3's log_model created in a run ("logged model"): its files are the folder
+/// `artifact_path` among the run's files.
+struct LoggedModelInfo {
+  std::string model_id;       // m-<32 hex>
+  std::string run_id;
+  std::string experiment_name;
+  std::string name;
+  std::string artifact_path;
+  std::string model_type;
+  std::string status;         // PENDING, READY or FAILED
+  std::map<std::string, std::string> tags;
+  std::map<std::string, std::string> params;
+  std::int64_t created_ms = 0;
+  std::int64_t updated_ms = 0;
+};
+
 /// One logged value of a metric with its step and time (MLflow's metric history).
 struct MetricPoint {
   std::int64_t step = 0;   // the step it was logged with; 0 when none

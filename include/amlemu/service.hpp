@@ -49,4 +49,12 @@ void record_service_process(int port, int pid);
 /// prints them: cloud metadata, managed identity, CA bundle, storage proxy.
 std::vector<std::pair<std::string, std::string>> service_environment(int port);
 
+/// The workspace's MLflow tracking URI as the service gives it (`mlflowTrackingUri`):
+/// azureml://127.0.0.1:<port>/mlflow/v1.0/subscriptions/<sub>/resourceGroups/<rg>/providers/
+/// Microsoft.MachineLearningServices/workspaces/<name>. The azureml-mlflow plugin turns it into
+/// https://127.0.0.1:<port>/mlflow/v2.0/... calls to the server.
+std::string mlflow_tracking_uri(const std::string& subscription_id,
+                                const std::string& resource_group,
+                                const std::string& workspace_name, int port);
+
 }  // namespace amlemu
