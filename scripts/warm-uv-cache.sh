@@ -27,20 +27,22 @@ find_python() {  # find_python 3.12
 }
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+n=0
 while read -r version requirements; do
   case "$version" in ''|'#'*) continue ;; esac
+  n=$((n + 1))  # one scratch environment per line (a version may have several lines)
   python="$(find_python "$version")"
   if [ -z "$python" ]; then
     echo "warm-uv-cache: no Python $version here; its test environments are left out"
     continue
   fi
   # Already cached: an offline resolution succeeds without the network.
-  UV_CACHE_DIR="$cache" "$uv" venv -q --python "$python" "$scratch/$version"
+  UV_CACHE_DIR="$cache" "$uv" venv -q --python "$python" "$scratch/$n"
   # shellcheck disable=SC2086
-  if UV_CACHE_DIR="$cache" UV_OFFLINE=1 "$uv" pip install -q --python "$scratch/$version/bin/python" $requirements 2>/dev/null; then
+  if UV_CACHE_DIR="$cache" UV_OFFLINE=1 "$uv" pip install -q --python "$scratch/$n/bin/python" $requirements 2>/dev/null; then
     continue
   fi
   echo "Caching Python $version packages for the tests: $requirements"
   # shellcheck disable=SC2086
-  UV_CACHE_DIR="$cache" "$uv" pip install -q --python "$scratch/$version/bin/python" $requirements
+  UV_CACHE_DIR="$cache" "$uv" pip install -q --python "$scratch/$n/bin/python" $requirements
 done < tests/environments/warm.txt

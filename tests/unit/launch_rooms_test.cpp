@@ -149,7 +149,7 @@ TEST_CASE("outcome: a preemption fails the run naming the node", "[launch][outco
 
 // ---- The process set and its stop sequences. ----
 
-TEST_CASE("stop sequences are data: cancel is SIGTERM, grace, SIGKILL; preemption is SIGKILL",
+TEST_CASE("stop sequences are data: cancel is SIGTERM, grace, SIGKILL, and preemption is SIGKILL",
           "[launch][process_set]") {
   const auto cancel = graceful_stop(5000ms);
   REQUIRE(cancel.size() == 2);
