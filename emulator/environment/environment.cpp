@@ -238,7 +238,11 @@ Specification resolve(const nlohmann::json& def, Launcher& launcher) {
   Specification s;
   std::error_code ec;
   const auto base = base_python();
-  const auto real = stdfs::canonical(base, ec);
+  // A virtual environment's python is a link to its base interpreter: resolved, it would run
+  // outside the environment (without its packages). Only its folder is made canonical.
+  const bool in_venv = stdfs::exists(base.parent_path().parent_path() / "pyvenv.cfg", ec);
+  const auto real = in_venv ? stdfs::canonical(base.parent_path(), ec) / base.filename()
+                            : stdfs::canonical(base, ec);
   s.python = (ec ? base : real).string();
   s.python_identity = identity_of(s.python);
   const auto env = def.value("environment", nlohmann::json::object());

@@ -170,3 +170,20 @@ TEST_CASE("without uv, environments are built with pip and the build log says so
   CHECK_THAT(build, Contains("building with python -m venv and pip, which is slower"));
   CHECK_THAT(build, Contains("from the base interpreter satisfies numpy"));
 }
+
+TEST_CASE("AMLEMU_PYTHON naming a virtual environment's python runs the job inside that environment", "[e2e][environment]") {
+  TempHome t;
+  set_up(t);
+  const auto venv = t.work() / "my-venv";
+  REQUIRE(std::system(("python3 -m venv --without-pip " + venv.string()).c_str()) == 0);
+  TempHome::write(t.work() / "job.yml",
+                  "command: python -c \"import sys; print('prefix', sys.prefix)\"\ncompute: local\n"
+                  "environment:\n  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04\n");
+  ::setenv("AMLEMU_PYTHON", (venv / "bin" / "python").c_str(), 1);
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "job.yml"});
+  ::unsetenv("AMLEMU_PYTHON");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  // The venv's python is a link to its base interpreter: followed, the job would run outside it.
+  CHECK_THAT(r.out, Contains("prefix " + stdfs::canonical(venv.parent_path()).string() + "/my-venv"));
+}

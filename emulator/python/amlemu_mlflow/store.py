@@ -60,6 +60,7 @@ class AmlemuTrackingStore(AbstractStore):
         super().__init__()
         self.store_uri = store_uri
         self.ws = WorkspaceFiles(store_uri)
+        self._runs = set()  # run ids known to exist
 
     # -------------------------------------------------------------------------- experiments
 
@@ -214,10 +215,8 @@ class AmlemuTrackingStore(AbstractStore):
     # ------------------------------------------------------------------------------ logging
 
     def log_batch(self, run_id, metrics, params, tags):
-        validation._validate_batch_log_data(metrics, params, tags)
-        validation._validate_batch_log_limits(metrics, params, tags)
-        validation._validate_param_keys_unique(params)
-        row = self.ws.run_row(run_id)
+        metrics, params, tags = self._validated(metrics, params, tags)
+        self._known_run(run_id)
         if params:
             known = self.ws.params(run_id)
             changed = [p for p in params if p.key in known and known[p.key] != p.value]
@@ -236,11 +235,39 @@ class AmlemuTrackingStore(AbstractStore):
                                                       (run_id,)).fetchone()[0] or "{}")
                     current.update({t.key: str(t.value) for t in tags})
                     conn.execute(_schema.UPDATE_RUN_JSON["tags"], (json.dumps(current), run_id))
-        metrics = self._without_relinked(run_id, metrics)
-        add = self.ws.writer.add
-        for m in metrics:
-            add(m.key, _metrics.SCALAR, int(m.step or 0), _metrics.scalar_json(float(m.value)),
-                ms=int(m.timestamp), run_id=row["run_id"])
+        if metrics:
+            metrics = self._without_relinked(run_id, metrics)
+            scalar, as_json = _metrics.SCALAR, _metrics.scalar_json
+            self.ws.writer.add_many([(m.key, scalar, int(m.step or 0), as_json(float(m.value)),
+                                      int(m.timestamp)) for m in metrics], run_id=run_id)
+
+    def _known_run(self, run_id):
+        """Raises MLflow's not-found error for a run that does not exist (runs are never
+        deleted, so each is looked up once)."""
+        if run_id not in self._runs:
+            self.ws.run_row(run_id)
+            self._runs.add(run_id)
+
+    @staticmethod
+    def _validated(metrics, params, tags):
+        """MLflow's own validation (its messages), with the per-value checks of a metric whose
+        key was already checked done inline: a float or int value, an int timestamp >= 0 and an
+        int step pass as MLflow's checks would pass them; anything else goes through MLflow's."""
+        validation._validate_batch_log_limits(metrics, params, tags)
+        checked = set()
+        for index, m in enumerate(metrics):
+            value, stamp, step = m.value, m.timestamp, m.step
+            if (m.key in checked and (type(value) is float or type(value) is int)
+                    and type(stamp) is int and stamp >= 0 and type(step) is int):
+                continue
+            validation._validate_metric(m.key, value, stamp, step, path="metrics[%d]" % index)
+            checked.add(m.key)
+        validation._validate_param_keys_unique(params)
+        # MLflow 3 gives back params and tags truncated to its limits (with a warning).
+        result = validation._validate_batch_log_data([], params, tags)
+        if result is not None:
+            _, params, tags = result
+        return metrics, params, tags
 
     def _without_relinked(self, run_id, metrics):
         """Less the values MLflow 3 logs again to link them to a logged model (same key, step,

@@ -114,6 +114,31 @@ class MetricWriter:
         if len(pending) >= self.batch_size:
             self.flush()
 
+    def add_many(self, values, run_id=None):
+        """Queues ``(name, kind, step, text, ms)`` values at once (MLflow's ``log_batch``); the
+        same rules as :meth:`add`."""
+        pending = self._pending
+        if not values:
+            return
+        first = not pending
+        if first:
+            self._oldest = time.monotonic()
+        run_id = run_id or self.run_id
+        rows = []
+        append = rows.append
+        for name, kind, step, text, ms in values:
+            if ms != self._stamp_ms:
+                self._stamp_ms = ms
+                self._stamp_text = _stamp(ms)
+            append((run_id, name, kind, step, text, self._stamp_text))
+        pending.extend(rows)
+        if first:
+            if self._thread is None:
+                self._start_thread()
+            self._wake.set()
+        if len(pending) >= self.batch_size:
+            self.flush()
+
     def _start_thread(self):
         self._thread = threading.Thread(target=self._flush_old_values, daemon=True,
                                         name="amlemu-metrics-flush")
