@@ -11,7 +11,6 @@ MLflow comes from build/bench-venv (made on first use); the amlemu job runs on t
 ($AMLEMU_PYTHON, a user-managed environment), so both sides run the same MLflow.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -19,13 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-
-
-def bench_line(text):
-    for line in text.splitlines():
-        if line.startswith("BENCH "):
-            return json.loads(line[6:])
-    sys.exit("no BENCH line in:\n" + text[-3000:])
+from metrics import bench_line  # noqa: E402
 
 
 def run(runs=3, values=100000, per_call_values=5000, write=None):
