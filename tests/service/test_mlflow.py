@@ -62,3 +62,38 @@ def test_mlflow_client_reads_run_history_and_registers_a_model(work, server):
     assert (folder / "dl" / "model" / "MLmodel").exists()
     # Every call went to the server: nothing reached for the network.
     assert not [line for line in server.log if "CONNECT" in line], server.log
+
+
+def test_mlflow_rest_refusals_are_mlflow_errors_and_change_nothing(work, server):
+    from conftest import fingerprint, workspace_path
+    home, _ = work
+    token = server.token()
+    base = "/mlflow/v2.0" + workspace_path() + "/api/2.0/mlflow"
+    before = fingerprint(home)
+
+    r = server.request("GET", base + "/experiments/get-by-name", token,
+                       params={"experiment_name": "nope"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+    r = server.request("GET", base + "/runs/get", token, params={"run_id": "nope"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+    r = server.request("POST", base + "/runs/search", token,
+                       json={"experiment_ids": ["x"], "filter": "metrics.acc > 0.5"})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+    assert "filter" in r.json()["message"]
+    r = server.request("GET", base + "/metrics/get-history", token, params={"run_id": "x"})
+    assert r.status_code == 400 and "metric_key" in r.json()["message"], r.text
+    # A version from a source that is not a run's files, a run that does not exist, a bad name.
+    r = server.request("POST", base + "/model-versions/create", token,
+                       json={"name": "m", "source": "s3://bucket/model"})
+    assert r.status_code == 400 and "source" in r.json()["message"], r.text
+    r = server.request("POST", base + "/model-versions/create", token,
+                       json={"name": "m", "source": "runs:/no-such-run/model"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+    r = server.request("POST", base + "/registered-models/create", token, json={"name": "bad name!"})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+    r = server.request("POST", base + "/model-versions/create", token, data=b"{not json")
+    assert r.status_code == 400, r.text
+    # No credential: refused before anything is read.
+    r = server.request("GET", base + "/experiments/search")
+    assert r.status_code == 401, r.text
+    assert fingerprint(home) == before
