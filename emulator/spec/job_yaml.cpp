@@ -115,6 +115,12 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   job.file = file;
   Estimator& e = job.spec.estimator;
   const auto base = stdfs::absolute(file).parent_path();
+  // The type first: a pipeline, sweep, automl, spark or parallel job is refused for what it is,
+  // not for the first key a command job lacks (jobs:, trial:, task:...).
+  const std::string type = root["type"] ? r.str(root["type"], "type") : "command";
+  if (type != "command") {
+    r.fail(root["type"], "type", "'" + type + "' jobs are not supported; amlemu runs command jobs");
+  }
   r.keys(root, "",
          {"$schema", "type", "name", "display_name", "experiment_name", "description", "tags",
           "command", "code", "environment", "environment_variables", "distribution", "compute",
@@ -122,10 +128,6 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
          {"services", "queue_settings", "identity", "properties", "is_deterministic"},
          e.warnings);
 
-  const std::string type = root["type"] ? r.str(root["type"], "type") : "command";
-  if (type != "command") {
-    r.fail(root["type"], "type", "'" + type + "' jobs are not supported; amlemu runs command jobs");
-  }
   if (!root["command"]) r.fail(root, "command", "is required");
   std::string command = r.str(root["command"], "command");
   if (root["name"]) {
