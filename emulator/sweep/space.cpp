@@ -194,7 +194,8 @@ Space parse_space(const json& doc, bool v2, const std::string& path) {
 json draw(const Expression& e, std::mt19937_64& rng) {
   const auto quantize = [&](double x) -> json {
     const double v = std::round(x / e.q) * e.q;
-    if (e.q == std::floor(e.q)) return static_cast<std::int64_t>(v);
+    // An integer q gives integers (as JSON integers while they are exact in a double).
+    if (e.q == std::floor(e.q) && std::fabs(v) < 9.0e15) return static_cast<std::int64_t>(v);
     return v;
   };
   switch (e.kind) {
