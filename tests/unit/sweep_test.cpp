@@ -8,6 +8,7 @@
 #include <set>
 
 #include "amlemu/errors.hpp"
+#include "spec/estimator_json.hpp"
 #include "sweep/policy.hpp"
 #include "sweep/space.hpp"
 
@@ -299,4 +300,43 @@ TEST_CASE("policies parse from both shapes with the SDK's rules", "[sweep]") {
   CHECK_THAT(error_of([] { parse_goal("up", "objective.goal"); }),
              Contains("objective.goal: The primary metric goal expects either 'maximize' or 'minimize'."));
   CHECK(parse_goal("Maximize", "g") == Goal::maximize);
+}
+
+TEST_CASE("a trial's Estimator survives its parent's run definition, every field", "[sweep]") {
+  amlemu::Estimator e;
+  e.source_directory = "/src";
+  e.entry_script = "train.py";
+  e.script_params = {{"--lr", json(0.1)}, {"--data", amlemu::DataReference{"ds", "ref", "mnist", "download", "/d", true}}};
+  e.arguments = {"-v"};
+  e.compute_target = "cpu";
+  e.use_gpu = true;
+  e.pip_packages = {"numpy"};
+  e.conda_packages = {"python=3.11"};
+  e.conda_channels = {"conda-forge"};
+  e.environment_name = "AzureML-sklearn-1.5";
+  e.framework = "TensorFlow";
+  e.framework_version = "2.2";
+  e.environment_variables = {{"A", "1"}};
+  e.node_count = 2;
+  e.process_count_per_node = 3;
+  e.distributed_training = amlemu::DistributedTraining{"tensorflow", 2, 1, true, 0, "Gloo"};
+  e.max_run_duration_seconds = 60;
+  e.user_managed_dependencies = true;
+  e.command = "python train.py --lr ${{search_space.lr}}";
+  e.outputs = {{"model", "upload"}};
+  e.run_name = "r";
+  e.display_name = "d";
+  e.description = "x";
+  e.tags = {{"t", "v"}};
+  e.warnings = {"w"};
+  e.environment_note = "n";
+  e.job_definition = {{"jobType", "Command"}};
+  const auto doc = amlemu::spec::estimator_to_json(e);
+  const auto back = amlemu::spec::estimator_from_json(json::parse(doc.dump()));
+  CHECK(amlemu::spec::estimator_to_json(back) == doc);
+  const auto& ref = std::get<amlemu::DataReference>(back.script_params[1].second);
+  CHECK(ref.mode == "download");
+  CHECK(ref.overwrite);
+  CHECK(back.distributed_training->chief);
+  CHECK(back.command == e.command);
 }
