@@ -64,7 +64,9 @@ void add_job_commands(CLI::App& app, Context& ctx) {
     const Experiment exp(ws, experiment.empty() ? spec.experiment_name : experiment);
     const Estimator estimator = v2 ? resolve_command_job(ws, *v2) : spec.estimator;
     for (const auto& w : estimator.warnings) std::cerr << "Warning: " << w << std::endl;
-    const auto run = exp.submit(estimator);
+    // A sweep file's job is its trial; the sweep's own keys make it a parent of trials.
+    const auto run = v2 && !v2->sweep.is_null() ? exp.submit_sweep(estimator, v2->sweep)
+                                                : exp.submit(estimator);
     if (do_stream) {
       stream(run);
       if (ctx.output == "json") print_json(summary(run));

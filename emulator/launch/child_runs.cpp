@@ -78,7 +78,8 @@ ChildrenResult run_children(const Workspace& ws, const std::string& parent_run_i
                             Clock& clock, std::chrono::milliseconds poll,
                             std::chrono::milliseconds grace,
                             const std::function<std::optional<StopRequest>()>& stop,
-                            const std::function<void(const std::string&)>& on_submit) {
+                            const std::function<void(const std::string&)>& on_submit,
+                            const std::function<void()>& on_poll) {
   ProcessSet set(launcher, clock, poll, grace);
   set.set_failure_stops_others(false);  // one trial failing is no reason to stop the others
   const Run parent(ws, parent_run_id);
@@ -106,7 +107,7 @@ ChildrenResult run_children(const Workspace& ws, const std::string& parent_run_i
     }
     return !not_submitted && !source.exhausted();
   };
-  result.reason = set.wait(stop, nullptr, top_up);
+  result.reason = set.wait(stop, on_poll, top_up);
   if (const auto first = set.first_failure()) {
     const auto& id = set.members()[*first].name;
     const auto details = Run(ws, id).get_details();

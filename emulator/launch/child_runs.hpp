@@ -50,12 +50,14 @@ struct ChildrenResult {
 /// Runs a parent's children: submits them from `source` (at most `max_concurrent` live at a
 /// time; 0: no limit) as children of `parent_run_id`, waits for all of them (a failure does not
 /// stop the others), and cancels the live ones when `stop()` asks for a stop (a cancel or the
-/// time limit). `on_submit(run_id)` is told of each child.
+/// time limit). `on_submit(run_id)` is told of each child; `on_poll`, when given, is called at
+/// every poll, also once no child is left to submit (a sweep applies its policy there).
 ChildrenResult run_children(const Workspace& ws, const std::string& parent_run_id,
                             ChildSource& source, int max_concurrent, Launcher& launcher,
                             Clock& clock, std::chrono::milliseconds poll,
                             std::chrono::milliseconds grace,
                             const std::function<std::optional<StopRequest>()>& stop,
-                            const std::function<void(const std::string&)>& on_submit);
+                            const std::function<void(const std::string&)>& on_submit,
+                            const std::function<void()>& on_poll = nullptr);
 
 }  // namespace amlemu::launch

@@ -15,6 +15,8 @@
 #include "common/hash.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
+#include "sweep/policy.hpp"
+#include "sweep/space.hpp"
 
 namespace amlemu {
 
@@ -95,6 +97,127 @@ std::string spec::substitute_expressions(const std::string& command,
   return out + command.substr(last);
 }
 
+namespace {
+
+// A YAML value as JSON: quoted scalars stay strings; plain ones become null, booleans, integers
+// or numbers when they read as such.
+nlohmann::json yaml_json(const YAML::Node& n) {
+  if (!n || n.IsNull()) return nullptr;
+  if (n.IsSequence()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& x : n) a.push_back(yaml_json(x));
+    return a;
+  }
+  if (n.IsMap()) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_json(kv.second);
+    return o;
+  }
+  const auto text = n.Scalar();
+  if (n.Tag() == "!") return text;
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  try {
+    size_t used = 0;
+    const long long i = std::stoll(text, &used);
+    if (used == text.size()) return i;
+    const double d = std::stod(text, &used);
+    if (used == text.size()) return d;
+  } catch (const std::exception&) {
+  }
+  return text;
+}
+
+long long positive(const Reader& r, const YAML::Node& n, const std::string& key, long long low,
+                   long long high) {
+  const auto v = yaml_json(n);
+  if (!v.is_number_integer() || v.get<long long>() < low || v.get<long long>() > high) {
+    r.fail(n, key, "must be an integer from " + std::to_string(low) + " to " + std::to_string(high));
+  }
+  return v.get<long long>();
+}
+
+}  // namespace
+
+nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, const std::string& file,
+                                      std::vector<std::string>& warnings) {
+  r.keys(root, "",
+         {"$schema", "type", "name", "display_name", "experiment_name", "description", "tags",
+          "trial", "search_space", "sampling_algorithm", "objective", "early_termination", "limits",
+          "inputs", "outputs", "compute"},
+         {"services", "queue_settings", "identity", "properties"}, warnings);
+  if (!root["trial"] || !root["trial"].IsMap()) r.fail(root, "trial", "is required: the command job each trial runs");
+  if (!root["search_space"]) r.fail(root, "search_space", "is required");
+  if (!root["objective"]) r.fail(root, "objective", "is required (goal and primary_metric)");
+  if (!root["limits"]) r.fail(root, "limits", "is required (max_total_trials at least)");
+  nlohmann::json sweep;
+  const auto prefix = [&](const std::exception& e) { return file + ": " + e.what(); };
+  try {
+    sweep["searchSpace"] = yaml_json(root["search_space"]);
+    for (const auto& [name, _] : sweep["searchSpace"].items()) {
+      if (!std::regex_match(name, std::regex("^[a-zA-Z_]+[a-zA-Z0-9_]*$"))) {
+        r.fail(root["search_space"], "search_space." + name,
+               "names are made of letters, digits and underscores, not starting with a digit");
+      }
+    }
+    const auto space = sweep::parse_space(sweep["searchSpace"], true, "search_space");
+    // sampling_algorithm: random (the default), grid, or {type: random, seed, rule, logbase}.
+    nlohmann::json sampling = {{"type", "random"}};
+    if (const auto& sa = root["sampling_algorithm"]; sa) {
+      if (sa.IsScalar()) {
+        sampling["type"] = sa.Scalar();
+      } else if (sa.IsMap()) {
+        r.keys(sa, "sampling_algorithm", {"type", "seed", "rule", "logbase"}, {}, warnings);
+        if (!sa["type"]) r.fail(sa, "sampling_algorithm.type", "is required");
+        sampling["type"] = r.str(sa["type"], "sampling_algorithm.type");
+        if (sa["seed"]) sampling["seed"] = positive(r, sa["seed"], "sampling_algorithm.seed", 0, 4294967295LL);
+        if (sa["rule"] && r.str(sa["rule"], "sampling_algorithm.rule") != "random") {
+          r.fail(sa["rule"], "sampling_algorithm.rule", "only random is supported (sobol is not)");
+        }
+        if (sa["logbase"]) warnings.push_back("sampling_algorithm.logbase is accepted but ignored by amlemu");
+      } else {
+        r.fail(sa, "sampling_algorithm", "must be random, grid or a mapping with a type");
+      }
+      const auto t = sampling["type"].get<std::string>();
+      if (t == "bayesian") {
+        r.fail(sa, "sampling_algorithm", "bayesian sampling is not supported yet; use random or grid");
+      }
+      if (t != "random" && t != "grid") r.fail(sa, "sampling_algorithm", "'" + t + "' is not random or grid");
+      if (t == "grid") sweep::GridSampler check(space);  // choice only, with its message
+    }
+    sweep["sampling"] = sampling;
+    const auto& obj = root["objective"];
+    r.keys(obj, "objective", {"goal", "primary_metric"}, {}, warnings);
+    if (!obj["goal"]) r.fail(obj, "objective.goal", "is required (maximize or minimize)");
+    if (!obj["primary_metric"]) r.fail(obj, "objective.primary_metric", "is required");
+    const auto goal = sweep::parse_goal(r.str(obj["goal"], "objective.goal"), "objective.goal");
+    sweep["objective"] = {{"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"},
+                          {"primaryMetric", r.str(obj["primary_metric"], "objective.primary_metric")}};
+    sweep["earlyTermination"] = yaml_json(root["early_termination"]);
+    sweep::parse_policy_v2(sweep["earlyTermination"], "early_termination");
+    const auto& lim = root["limits"];
+    r.keys(lim, "limits", {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout"}, {}, warnings);
+    if (!lim["max_total_trials"]) r.fail(lim, "limits.max_total_trials", "is required");
+    const auto total = positive(r, lim["max_total_trials"], "limits.max_total_trials", 1, 1000);
+    const auto concurrent = lim["max_concurrent_trials"]
+                                ? positive(r, lim["max_concurrent_trials"], "limits.max_concurrent_trials", 1, 100)
+                                : total;
+    // Seconds; the SDK raises a timeout under 60 to 60.
+    const auto timeout = lim["timeout"] ? std::max(60LL, positive(r, lim["timeout"], "limits.timeout", 1, 2592000)) : 604800LL;
+    const auto trial_timeout =
+        lim["trial_timeout"] ? std::max(60LL, positive(r, lim["trial_timeout"], "limits.trial_timeout", 1, 2592000)) : 0LL;
+    sweep["limits"] = {{"maxTotalTrials", total},
+                       {"maxConcurrentTrials", concurrent},
+                       {"timeoutSeconds", timeout},
+                       {"trialTimeoutSeconds", trial_timeout}};
+  } catch (const UserErrorException& e) {
+    const std::string what = e.what();
+    if (what.rfind(file, 0) == 0) throw;
+    throw UserErrorException(prefix(e));
+  }
+  return sweep;
+}
+
 CommandJob load_command_job(const stdfs::path& file, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (!stdfs::is_regular_file(file, ec)) {
@@ -115,10 +238,38 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   job.file = file;
   Estimator& e = job.spec.estimator;
   const auto base = stdfs::absolute(file).parent_path();
-  // The type first: a pipeline, sweep, automl, spark or parallel job is refused for what it is,
-  // not for the first key a command job lacks (jobs:, trial:, task:...).
+  // The type first: a pipeline, automl, spark or parallel job is refused for what it is, not for
+  // the first key a command job lacks (jobs:, task:...).
   const std::string type = root["type"] ? r.str(root["type"], "type") : "command";
-  if (type != "command") {
+  std::set<std::string> search_names;
+  if (type == "sweep") {
+    // A sweep: its own keys become job.sweep; its trial, on top of the keys it shares with the
+    // trials (code, inputs, compute...), is read as the command job each trial runs.
+    job.sweep = sweep_definition(r, root, file.string(), e.warnings);
+    for (const auto& [name, _] : job.sweep["searchSpace"].items()) search_names.insert(name);
+    YAML::Node command_job(YAML::NodeType::Map);
+    for (const auto& kv : root) {
+      const auto k = kv.first.as<std::string>();
+      if (k == "trial" || k == "search_space" || k == "sampling_algorithm" || k == "objective" ||
+          k == "early_termination" || k == "limits" || k == "type") {
+        continue;
+      }
+      command_job[kv.first] = kv.second;
+    }
+    const auto& trial = root["trial"];
+    r.keys(trial, "trial", {"command", "code", "environment", "environment_variables", "distribution",
+                            "resources", "type", "$schema"},
+           {}, e.warnings);
+    if (trial["type"] && r.str(trial["type"], "trial.type") != "command") {
+      r.fail(trial["type"], "trial.type", "must be command");
+    }
+    for (const auto& kv : trial) {
+      if (kv.first.as<std::string>() != "type" && kv.first.as<std::string>() != "$schema") {
+        command_job[kv.first] = kv.second;
+      }
+    }
+    root = command_job;
+  } else if (type != "command") {
     r.fail(root["type"], "type", "'" + type + "' jobs are not supported; amlemu runs command jobs");
   }
   r.keys(root, "",
@@ -355,6 +506,10 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
       e.outputs[name] = mode;
       replacement["outputs." + name] = "\"${AZURE_ML_OUTPUT_" + name + "}\"";
     }
+  }
+  // A sweep's trial keeps ${{search_space.x}}: each trial gets its own values.
+  for (const auto& name : search_names) {
+    replacement["search_space." + name] = "${{search_space." + name + "}}";
   }
   std::string unknown;
   e.command = spec::substitute_expressions(command, replacement, &unknown);

@@ -101,4 +101,12 @@ class Reader {
 /// numbers; missing mappings on the path are made. Throws UserErrorException on a bad form.
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file);
 
+/// A sweep job file's own keys (search_space, sampling_algorithm, objective, early_termination,
+/// limits), checked and as JSON: {"searchSpace", "sampling": {"type", "seed"?}, "objective":
+/// {"goal", "primaryMetric"}, "earlyTermination" (null or the YAML mapping), "limits":
+/// {"maxTotalTrials", "maxConcurrentTrials", "timeoutSeconds", "trialTimeoutSeconds" (0: none)}}.
+/// The trial is not read here. Problems are UserErrorExceptions naming the file and the key.
+nlohmann::json sweep_definition(const Reader& r, const YAML::Node& root, const std::string& file,
+                                std::vector<std::string>& warnings);
+
 }  // namespace amlemu::spec

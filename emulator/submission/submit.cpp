@@ -8,7 +8,10 @@
 #include "common/clock.hpp"
 #include "history/run_store.hpp"
 #include "launch/supervisor_start.hpp"
+#include "spec/estimator_json.hpp"
 #include "submission/snapshot.hpp"
+#include "sweep/policy.hpp"
+#include "sweep/space.hpp"
 #include "workspace/layout.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
@@ -288,6 +291,52 @@ Run Experiment::submit_parent(const std::vector<nlohmann::ordered_json>& child_s
   return Run(ws_, rec.run_id);
 }
 
+Run Experiment::submit_sweep(const Estimator& trial_in, const nlohmann::json& sweep) const {
+  // Checked again here (the C++ API may be called with any document): nothing is written
+  // before every part is known good.
+  const auto space = sweep::parse_space(sweep.at("searchSpace"), true, "search_space");
+  const auto sampling = sweep.at("sampling").value("type", std::string("random"));
+  if (sampling == "grid") sweep::GridSampler check(space);
+  sweep::parse_policy_v2(sweep.value("earlyTermination", nlohmann::json()), "early_termination");
+  const auto& objective = sweep.at("objective");
+  const auto goal = sweep::parse_goal(objective.at("goal").get<std::string>(), "objective.goal");
+  const auto metric = objective.at("primaryMetric").get<std::string>();
+  const auto& limits = sweep.at("limits");
+  Estimator trial = trial_in;
+  validate(ws_, trial);
+  // The trials' code is the code as it is now: stored once, and each trial's snapshot is made
+  // from the stored copy (the same content, so the same snapshot).
+  const auto snapshots = layout::snapshots(ws_.state_dir());
+  trial.source_directory = submission::snapshot_dir(
+      snapshots, submission::store_snapshot(trial.source_directory, snapshots, {}));
+  const auto now = real_clock().wall();
+  history::RunRecord rec;
+  rec.run_id = trial.run_name.empty() ? make_run_id(name_, epoch_seconds(now)) : trial.run_name;
+  history::RunStore store(ws_);
+  if (store.find(rec.run_id)) {
+    throw UserErrorException("name: a job named '" + rec.run_id + "' already exists in workspace '" +
+                             ws_.name() + "'");
+  }
+  trial.run_name.clear();
+  rec.experiment_name = name_;
+  rec.target = trial.compute_target;
+  rec.definition = {{"kind", "sweep"},
+                    {"trial", spec::estimator_to_json(trial)},
+                    {"sweep", sweep},
+                    {"maxRunDurationSeconds", limits.at("timeoutSeconds").get<long long>()}};
+  rec.properties = {
+      {"azureml.runsource", "hyperdrive"},
+      {"runTemplate", "HyperDrive"},
+      {"primary_metric_config",
+       nlohmann::json{{"name", metric}, {"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"}}.dump()}};
+  if (!trial.display_name.empty()) rec.properties["displayName"] = trial.display_name;
+  if (!trial.description.empty()) rec.properties["description"] = trial.description;
+  rec.tags = trial.tags;
+  stdfs::create_directories(layout::artifacts(ws_.state_dir(), rec.run_id) / layout::kLogsDir);
+  store.insert_run(rec, iso_utc(now));
+  start_supervisor(ws_, rec.run_id);
+  return Run(ws_, rec.run_id);
+}
 
 std::vector<Run> Experiment::get_runs(int max_results) const {
   std::vector<Run> out;

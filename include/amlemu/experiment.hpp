@@ -42,6 +42,16 @@ class Experiment {
                     const std::filesystem::path& spec_directory,
                     int max_concurrent_runs = 0) const;
 
+  /// Submits a sweep: a parent run whose supervisor samples the search space (random, seeded or
+  /// not, or grid), submits each trial (a copy of `trial` whose command has its
+  /// ${{search_space.<name>}} replaced by the sampled values) as a child run named
+  /// <parent>_<n> through the ordinary path (at most maxConcurrentTrials at a time, maxTotalTrials
+  /// in all), ends the trials its early-termination policy names (Canceled, the reason in the
+  /// child's properties and in azureml-logs/hyperdrive.txt), and records the best trial
+  /// (best_child_run_id, score). `sweep` is the document load_command_job gives for a
+  /// `type: sweep` file (CommandJob::sweep). The trial's code is stored at submit. Throws
+  /// UserErrorException with nothing recorded on bad input.
+  Run submit_sweep(const Estimator& trial, const nlohmann::json& sweep) const;
   /// Runs of this experiment, newest first; at most `max_results` (0: all), limited in the
   /// query, so listing the last few runs costs the same however many the experiment has.
   std::vector<Run> get_runs(int max_results = 0) const;

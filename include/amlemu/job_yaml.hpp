@@ -29,6 +29,10 @@ struct CommandJob {
   std::vector<AssetInput> asset_inputs;  // data assets, resolved against the workspace at submit
   nlohmann::json environment;            // "azureml:..." reference or an inline object
   std::filesystem::path file;
+  /// A sweep job (`type: sweep`): its search space, sampling, objective, early termination and
+  /// limits (see Experiment::submit_sweep); the rest of this job is its trial, whose command
+  /// keeps ${{search_space.<name>}}. Null for a command job.
+  nlohmann::json sweep;
 };
 
 /// Reads a command job YAML. `overrides` are `key.path=value` pairs (`--set`), applied first.

@@ -1,0 +1,96 @@
+#include "launch/sweep_runs.hpp"
+
+#include "spec/estimator_json.hpp"
+
+namespace amlemu::launch {
+
+using nlohmann::json;
+
+std::string value_text(const json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::string substitute_point(const std::string& command, const sweep::Point& point) {
+  std::string out = command;
+  for (const auto& [name, value] : point) {
+    const std::string placeholder = "${{search_space." + name + "}}";
+    std::string text = value_text(value);
+    if (value.is_string()) {  // one shell word, whatever it holds
+      std::string quoted = "'";
+      for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      text = quoted + "'";
+    }
+    for (auto at = out.find(placeholder); at != std::string::npos; at = out.find(placeholder, at + text.size())) {
+      out.replace(at, placeholder.size(), text);
+    }
+  }
+  return out;
+}
+
+SweepTrials::SweepTrials(const json& def, std::string parent_run_id, std::string experiment_name)
+    : trial_(spec::estimator_from_json(def.at("trial"))),
+      parent_(std::move(parent_run_id)),
+      experiment_(std::move(experiment_name)) {
+  const auto& sweep = def.at("sweep");
+  auto space = sweep::parse_space(sweep.at("searchSpace"), true, "search_space");
+  const auto& sampling = sweep.at("sampling");
+  if (sampling.value("type", std::string("random")) == "grid") {
+    grid_.emplace(std::move(space));
+  } else {
+    std::optional<std::uint64_t> seed;
+    if (sampling.contains("seed")) seed = sampling["seed"].get<std::uint64_t>();
+    random_.emplace(std::move(space), seed);
+  }
+  total_ = sweep.at("limits").at("maxTotalTrials").get<long long>();
+  trial_timeout_ = sweep.at("limits").value("trialTimeoutSeconds", 0LL);
+}
+
+std::optional<JobSpec> SweepTrials::next() {
+  if (exhausted()) return std::nullopt;
+  std::optional<sweep::Point> point;
+  if (grid_) {
+    point = grid_->next();
+    if (!point) {
+      grid_done_ = true;
+      return std::nullopt;
+    }
+  } else {
+    point = random_->next();
+  }
+  JobSpec spec;
+  spec.experiment_name = experiment_;
+  spec.estimator = trial_;
+  auto& e = spec.estimator;
+  e.command = substitute_point(trial_.command, *point);
+  e.run_name = parent_ + "_" + std::to_string(given_);
+  if (trial_timeout_ > 0) e.max_run_duration_seconds = static_cast<int>(trial_timeout_);
+  e.tags["hyperparameters"] = json(*point).dump();
+  points_[e.run_name] = *point;
+  ++given_;
+  return spec;
+}
+
+bool SweepTrials::exhausted() const {
+  return given_ >= total_ || grid_done_ || (grid_ && given_ >= static_cast<long long>(grid_->size()));
+}
+
+std::optional<BestTrial> best_trial(const std::vector<sweep::Trial>& trials, sweep::Goal goal) {
+  std::optional<BestTrial> best;
+  const auto better = [&](double a, double b) { return goal == sweep::Goal::maximize ? a > b : a < b; };
+  for (const auto& t : trials) {
+    if (t.values.empty()) continue;
+    double own = t.values.front();
+    for (double v : t.values) {
+      if (better(v, own)) own = v;
+    }
+    if (!best || better(own, best->score)) best = BestTrial{t.id, own};
+  }
+  return best;
+}
+
+std::string hyperdrive_line(const std::string& iso_time, const std::string& source,
+                            const std::string& message) {
+  return "\"<START>[" + iso_time + "][" + source + "][INFO]" + message + "<END>\\n\"";
+}
+
+}  // namespace amlemu::launch

@@ -1,0 +1,191 @@
+// End to end: sweep jobs from YAML. The hello-sweep sample (random sampling, minimize, 4 trials,
+// 2 at a time), a Bandit policy ending a poor trial while it runs, a primary metric no trial
+// logs, cancelling a sweep, and refused sweep files.
+#include <catch2/catch.hpp>
+
+#include <boost/process/search_path.hpp>
+#include <thread>
+
+#include "amlemu/run.hpp"
+#include "amlemu/workspace.hpp"
+#include "e2e/cli.hpp"
+#include "support/interpreters.hpp"
+#include "support/skip.hpp"
+
+using namespace amlemu::testing;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+void set_up(const TempHome& t) {
+  t.write_config("sweep-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  stdfs::create_directories(t.work() / "src");
+  stdfs::copy_file(std::string(AMLEMU_TEST_DATA) + "/sweep/trial.py", t.work() / "src" / "trial.py");
+}
+
+// A sweep file over tests/sweep/trial.py; `extra` is appended as YAML.
+std::string sweep_file(const TempHome& t, const std::string& name, const std::string& command,
+                       const std::string& search_space, const std::string& extra) {
+  TempHome::write(t.work() / name,
+                  "type: sweep\n"
+                  "experiment_name: sweeps\n"
+                  "compute: local\n"
+                  "trial:\n"
+                  "  command: " + command + "\n"
+                  "  code: src\n"
+                  "  environment:\n"
+                  "    image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04\n"
+                  "search_space:\n" + search_space + extra);
+  return name;
+}
+
+json children_of(const TempHome& t, const std::string& parent) {
+  const auto ws = amlemu::Workspace::from_config(t.work());
+  json out = json::array();
+  for (const auto& c : amlemu::Run(ws, parent).get_children()) out.push_back(c.get_details());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hello-sweep: random sampling, minimize, 4 trials 2 at a time, the best trial recorded", "[e2e][sweep]") {
+  AMLEMU_SKIP_UNLESS(!boost::process::search_path("uv").empty() && python_exists("3.11"),
+                     "uv and a Python 3.11 interpreter", kInstallDeps);
+  TempHome t;
+  t.write_config("sweep-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  const auto r = cli(t, {"job", "create", "--stream", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/hello-sweep/job.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto id = run_id_of(r);
+  CHECK_THAT(r.out, Contains("Streaming azureml-logs/hyperdrive.txt") && Contains("Scheduling job, id='" + id + "_3'"));
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Completed");
+  CHECK(show["properties"]["azureml.runsource"] == "hyperdrive");
+  CHECK(show["properties"]["primary_metric_config"] == R"({"goal":"minimize","name":"random_metric"})");
+  const auto children = children_of(t, id);
+  REQUIRE(children.size() == 4);
+  std::string best;
+  double best_value = 1e9;
+  for (size_t i = 0; i < 4; ++i) {
+    const auto& c = children[i];
+    CHECK(c["runId"] == id + "_" + std::to_string(i));
+    CHECK(c["status"] == "Completed");
+    const auto point = json::parse(c["tags"]["hyperparameters"].get<std::string>());
+    CHECK(json({0.01, 0.02, 0.025, 0.04, 0.05}).dump().find(point["A"].dump()) != std::string::npos);
+    CHECK((point["C"].get<double>() >= 0.1 && point["C"].get<double>() < 1.0));
+    const double v = cli(t, {"job", "metrics", "--name", c["runId"].get<std::string>()}).json()["random_metric"].get<double>();
+    if (v < best_value) {
+      best_value = v;
+      best = c["runId"];
+    }
+  }
+  CHECK(show["properties"]["best_child_run_id"] == best);
+  CHECK(std::stod(show["properties"]["score"].get<std::string>()) == Approx(best_value));
+}
+
+TEST_CASE("a Bandit policy ends the trial that falls behind, while it runs", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto file = sweep_file(t, "bandit.yml", "python trial.py --rate ${{search_space.rate}} --steps 40 --pause 0.25",
+                               "  rate:\n    type: choice\n    values: [0.9, 0.1]\n",
+                               "sampling_algorithm: grid\n"
+                               "objective: {goal: maximize, primary_metric: acc}\n"
+                               "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"
+                               "limits: {max_total_trials: 2, max_concurrent_trials: 2}\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", file});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto id = run_id_of(r);
+  CHECK_THAT(r.out, Contains("is being canceled by the early termination policy: Bandit policy"));
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Completed");
+  const auto children = children_of(t, id);
+  REQUIRE(children.size() == 2);
+  CHECK(children[0]["status"] == "Completed");  // rate 0.9
+  CHECK(children[1]["status"] == "Canceled");   // rate 0.1, below 0.9 / 1.1
+  CHECK_THAT(children[1]["properties"]["azureml.earlyTermination"].get<std::string>(), Contains("Bandit policy"));
+  CHECK(show["properties"]["best_child_run_id"] == id + "_0");
+  CHECK(show["properties"]["score"] == "0.9");
+}
+
+TEST_CASE("a primary metric no trial logs fails the sweep with the metric named", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto file = sweep_file(t, "missing.yml", "python trial.py --rate ${{search_space.rate}} --name loss",
+                               "  rate:\n    type: uniform\n    min_value: 0\n    max_value: 1\n",
+                               "objective: {goal: maximize, primary_metric: accuracy}\n"
+                               "limits: {max_total_trials: 6, max_concurrent_trials: 2}\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", file});
+  CHECK(r.code == 1);
+  const auto id = run_id_of(r);
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK_THAT(show["error"].dump(), Contains("The primary metric 'accuracy' was logged by none of the"));
+  // It gave up after the first trials finished, not after all six.
+  CHECK(children_of(t, id).size() < 6);
+}
+
+TEST_CASE("cancelling a sweep cancels its live trials", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto file = sweep_file(t, "long.yml", "python trial.py --rate ${{search_space.rate}} --steps 200 --pause 0.1",
+                               "  rate:\n    type: uniform\n    min_value: 0\n    max_value: 1\n",
+                               "objective: {goal: maximize, primary_metric: acc}\n"
+                               "limits: {max_total_trials: 3, max_concurrent_trials: 2}\n");
+  const auto created = cli(t, {"job", "create", "--file", file, "-o", "json"});
+  REQUIRE(created.code == 0);
+  const auto id = created.json()["name"].get<std::string>();
+  for (int i = 0; i < 200 && children_of(t, id).size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(cli(t, {"job", "cancel", "--name", id}).code == 0);
+  const auto done = wait_terminal(t, id);
+  CHECK(done["status"] == "Canceled");
+  for (const auto& c : children_of(t, id)) CHECK(c["status"] == "Canceled");
+}
+
+TEST_CASE("bad sweep files get one line naming the field, and no run", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  lr:\n    type: uniform\n    min_value: 1\n    max_value: 1\n"
+       "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
+       "search_space.lr: uniform expects min_value < max_value"},
+      {"  lr:\n    type: uniform\n    min_value: 0\n    max_value: 1\n"
+       "sampling_algorithm: grid\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
+       "search_space.lr: grid sampling takes choice only, not uniform"},
+      {"  lr:\n    type: choice\n    values: []\n"
+       "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
+       "choice expects non-empty single list"},
+      {"  lr:\n    type: choice\n    values: [1]\n"
+       "objective: {goal: up, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
+       "objective.goal: The primary metric goal expects either 'maximize' or 'minimize'."},
+      {"  lr:\n    type: choice\n    values: [1]\n"
+       "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 0}\n",
+       "limits.max_total_trials: must be an integer from 1 to 1000"},
+      {"  lr:\n    type: choice\n    values: [1]\n"
+       "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n"
+       "early_termination: {type: bandit}\n",
+       "Bandit termination policy expects exactly one of slack factor or slack amount to be set."},
+      {"  lr:\n    type: choice\n    values: [1]\n"
+       "sampling_algorithm: bayesian\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
+       "bayesian sampling is not supported yet"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO(cases[i].second);
+    const auto file = sweep_file(t, "bad" + std::to_string(i) + ".yml", "python trial.py --rate ${{search_space.lr}}",
+                                 cases[i].first, "");
+    const auto r = cli(t, {"job", "create", "--file", file});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains(cases[i].second));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  // A trial command naming a parameter the search space lacks.
+  const auto undeclared = sweep_file(t, "undeclared.yml", "python trial.py --rate ${{search_space.nope}}",
+                                     "  lr:\n    type: choice\n    values: [1]\n",
+                                     "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n");
+  CHECK_THAT(cli(t, {"job", "create", "--file", undeclared}).err, Contains("${{search_space.nope}} names no declared"));
+  CHECK(cli(t, {"job", "list", "-o", "json"}).json().empty());
+}
