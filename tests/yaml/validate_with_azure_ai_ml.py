@@ -5,8 +5,9 @@ files Azure ML accepts.
 
     validate_with_azure_ai_ml.py DIR [DIR...]
 
-A command job is a YAML file whose top level has `type: command` or a `$schema` ending in
-`commandJob.schema.json`; it is loaded with `azure.ai.ml.load_job`. An environment file (a
+A command or sweep job is a YAML file whose top level has `type: command` or `type: sweep`, or a
+`$schema` ending in `commandJob.schema.json` or `sweepJob.schema.json`; it is loaded with
+`azure.ai.ml.load_job`. An environment file (a
 `$schema` ending in `environment.schema.json`) is loaded with `azure.ai.ml.load_environment`.
 Other YAML files (conda files, for example) are not checked. A file that is not valid YAML fails,
 since it cannot be told apart from a broken job file.
@@ -27,7 +28,7 @@ import re
 import sys
 import warnings
 
-JOB_SCHEMA_SUFFIX = "commandJob.schema.json"
+JOB_SCHEMA_SUFFIXES = ("commandJob.schema.json", "sweepJob.schema.json")
 ENVIRONMENT_SCHEMA_SUFFIX = "environment.schema.json"
 
 
@@ -51,7 +52,7 @@ def classify(document):
     schema = schema.strip() if isinstance(schema, str) else ""
     if schema.endswith(ENVIRONMENT_SCHEMA_SUFFIX):
         return "environment"
-    if schema.endswith(JOB_SCHEMA_SUFFIX) or document.get("type") == "command":
+    if schema.endswith(JOB_SCHEMA_SUFFIXES) or document.get("type") in ("command", "sweep"):
         return "job"
     return None
 
