@@ -270,7 +270,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     }
     root = command_job;
   } else if (type != "command") {
-    r.fail(root["type"], "type", "'" + type + "' jobs are not supported; amlemu runs command jobs");
+    r.fail(root["type"], "type", "'" + type + "' jobs are not supported; amlemu runs command and sweep jobs");
   }
   r.keys(root, "",
          {"$schema", "type", "name", "display_name", "experiment_name", "description", "tags",

@@ -165,7 +165,7 @@ TEST_CASE("each expression's seeded draws lie in range with the right distributi
   }
 }
 
-TEST_CASE("random sampling is reproducible with a seed; grid enumerates exactly the product", "[sweep]") {
+TEST_CASE("random sampling is reproducible with a seed, and grid enumerates exactly the product", "[sweep]") {
   const auto space = parse_space(json::parse(R"({"lr": {"type": "loguniform", "min_value": -6, "max_value": -1},
                                                  "bs": {"type": "choice", "values": [16, 32]}})"), true, "search_space");
   RandomSampler a(space, 42), b(space, 42), c(space, 43);
