@@ -81,19 +81,35 @@ void add_job_commands(CLI::App& app, Context& ctx) {
   static std::string show_name;
   show->add_option("--name,-n", show_name, "Run id")->required();
   add_output_option(show, ctx);
-  show->callback([&ctx] { print_json(Run(ctx.workspace(), show_name).get_details()); });
+  show->callback([&ctx] {
+    const Run run(ctx.workspace(), show_name);
+    auto details = run.get_details();
+    // A sweep: its trials too, best first by the primary metric.
+    if (details["properties"].contains("primary_metric_config")) {
+      const auto trials = run.get_children_sorted_by_primary_metric();
+      if (ctx.output == "table") {
+        print_rows(ctx, trials, {"run_id", "status", "best_primary_metric", "hyperparameters"});
+        return;
+      }
+      details["children"] = trials;
+    }
+    print_json(details);
+  });
 
   auto* list = group->add_subcommand("list", "List jobs, newest first");
-  static std::string list_experiment;
+  static std::string list_experiment, list_parent;
   static int max_results = 0;
   list->add_option("--experiment-name", list_experiment, "Only this experiment's jobs");
+  list->add_option("--parent", list_parent, "Only this job's child runs (a sweep's trials), in order");
   list->add_option("--max-results,-r", max_results, "At most this many jobs");
   add_output_option(list, ctx);
   list->callback([&ctx] {
     const auto ws = ctx.workspace();
     nlohmann::json rows = nlohmann::json::array();
     std::vector<Run> runs;
-    if (!list_experiment.empty()) {
+    if (!list_parent.empty()) {
+      runs = Run(ws, list_parent).get_children();
+    } else if (!list_experiment.empty()) {
       runs = Experiment(ws, list_experiment).get_runs(max_results);
     } else {
       runs = list_runs(ws, max_results);

@@ -97,6 +97,44 @@ std::map<std::string, std::string> Run::get_params() const {
   return history::RunStore(ws_).params(id_);
 }
 
+nlohmann::json Run::get_children_sorted_by_primary_metric() const {
+  const auto rec = load(ws_, id_);
+  if (!rec.properties.contains("primary_metric_config")) {
+    throw UserErrorException("run " + id_ + " is not a sweep: it has no primary_metric_config");
+  }
+  const auto config = nlohmann::json::parse(rec.properties["primary_metric_config"].get<std::string>());
+  const auto metric = config.value("name", std::string());
+  const bool maximize = config.value("goal", std::string("maximize")) == "maximize";
+  history::RunStore store(ws_);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& child : store.children(id_)) {
+    std::optional<double> best;
+    for (const auto& p : store.metric_history(child.run_id, metric)) {
+      if (!p.value.is_number()) continue;
+      const double v = p.value.get<double>();
+      if (!best || (maximize ? v > *best : v < *best)) best = v;
+    }
+    rows.push_back({{"run_id", child.run_id},
+                    {"hyperparameters", child.tags.value("hyperparameters", std::string("{}"))},
+                    {"best_primary_metric", best ? nlohmann::json(*best) : nlohmann::json(nullptr)},
+                    {"status", child.status}});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
+    const auto& x = a["best_primary_metric"];
+    const auto& y = b["best_primary_metric"];
+    if (x.is_null() || y.is_null()) return !x.is_null() && y.is_null();
+    return maximize ? x.get<double>() > y.get<double>() : x.get<double>() < y.get<double>();
+  });
+  return rows;
+}
+
+std::optional<Run> Run::get_best_run_by_primary_metric() const {
+  const auto rec = load(ws_, id_);
+  const auto best = rec.properties.value("best_child_run_id", std::string());
+  if (best.empty()) return std::nullopt;
+  return Run(ws_, best);
+}
+
 std::vector<std::string> Run::get_file_names() const {
   load(ws_, id_);
   return history::RunStore(ws_).file_names(id_);

@@ -145,6 +145,13 @@ class Run {
   /// `submit_child(config)`: submits `config` as a child run of this run, in this run's
   /// experiment, through the ordinary submission path (numbered from 0 in submission order).
   Run submit_child(const Estimator& config) const;
+  /// A sweep's `get_children_sorted_by_primary_metric()`: its trials, best first by the metric
+  /// and goal of its primary_metric_config, as the SDK gives them: [{"run_id", "hyperparameters"
+  /// (the trial's values, JSON text), "best_primary_metric" (its best value, or null: those
+  /// come last), "status"}]. Throws UserErrorException for a run that is not a sweep.
+  nlohmann::json get_children_sorted_by_primary_metric() const;
+  /// A sweep's best trial (its best_child_run_id), or nullopt while there is none.
+  std::optional<Run> get_best_run_by_primary_metric() const;
   /// `get_children()`: the child runs, in the order they were submitted.
   std::vector<Run> get_children() const;
 

@@ -85,6 +85,27 @@ TEST_CASE("hello-sweep: random sampling, minimize, 4 trials 2 at a time, the bes
   }
   CHECK(show["properties"]["best_child_run_id"] == best);
   CHECK(std::stod(show["properties"]["score"].get<std::string>()) == Approx(best_value));
+
+  // The trials, best first (minimize), from `job show` and the C++ API; `job list --parent` in order.
+  const auto& sorted = show["children"];
+  REQUIRE(sorted.size() == 4);
+  CHECK(sorted[0]["run_id"] == best);
+  CHECK(sorted[0]["best_primary_metric"].get<double>() == Approx(best_value));
+  for (size_t i = 1; i < 4; ++i) {
+    CHECK(sorted[i - 1]["best_primary_metric"].get<double>() <= sorted[i]["best_primary_metric"].get<double>());
+  }
+  CHECK(json::parse(sorted[0]["hyperparameters"].get<std::string>()).contains("A"));
+  const auto ws = amlemu::Workspace::from_config(t.work());
+  const auto best_run = amlemu::Run(ws, id).get_best_run_by_primary_metric();
+  REQUIRE(best_run);
+  CHECK(best_run->id() == best);
+  CHECK(amlemu::Run(ws, id).get_children_sorted_by_primary_metric() == sorted);
+  const auto listed = cli(t, {"job", "list", "--parent", id}).json();
+  REQUIRE(listed.size() == 4);
+  for (size_t i = 0; i < 4; ++i) CHECK(listed[i]["name"] == id + "_" + std::to_string(i));
+  const auto missing = cli(t, {"job", "list", "--parent", "no_such_run"});
+  CHECK(missing.code != 0);
+  CHECK_THAT(missing.err, Contains("no_such_run"));
 }
 
 TEST_CASE("a Bandit policy ends the trial that falls behind, while it runs", "[e2e][sweep]") {
