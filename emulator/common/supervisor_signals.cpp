@@ -22,6 +22,13 @@ bool send_to_supervisor(long pid, std::optional<std::int64_t> start_ticks,
 }
 
 void install_supervisor_handlers(Interrupts& interrupts) {
+  // A signal mask and ignored signals survive fork and exec: a supervisor started by a process
+  // that blocks SIGTERM (the server takes its signals with sigwait) or ignores SIGPIPE would pass
+  // both on, and a cancel would never reach it or the run's processes. Start from the defaults.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
   g_interrupts = &interrupts;
   struct sigaction cancel {};
   cancel.sa_handler = on_cancel;

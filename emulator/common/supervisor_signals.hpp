@@ -36,7 +36,9 @@ struct Interrupts {
 static_assert(std::atomic<bool>::is_always_lock_free);
 
 /// Installs the supervisor's handlers: SIGTERM and SIGINT set `cancel`, SIGUSR1 sets `preempt`;
-/// SIGHUP is ignored (the supervisor outlives the terminal that submitted the run).
+/// SIGHUP is ignored (the supervisor outlives the terminal that submitted the run). Every signal
+/// is unblocked and SIGPIPE is back to its default first, whatever the starting process had (the
+/// run's processes inherit that state from the supervisor).
 /// `interrupts` must outlive the process's handlers (a static object).
 void install_supervisor_handlers(Interrupts& interrupts);
 

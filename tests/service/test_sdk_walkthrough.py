@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import JOBS, WORKSPACE, cli, run_client, workspace_path
+from conftest import JOBS, WORKSPACE, cli, database, run_client, workspace_path
 
 
 def user_folder(folder):
@@ -125,3 +125,39 @@ def test_requests_without_a_valid_token_are_refused(work, server):
     assert msi.status_code == 401
     # The real token works.
     assert server.request("GET", path, good).status_code == 200
+
+
+def test_cancelling_a_running_job_stops_its_process_with_sigterm(work, server):
+    home, folder = work
+    (folder / "cancel.py").write_text(CANCELLING_CLIENT)
+    r = subprocess.run([sys.executable, str(folder / "cancel.py")], cwd=folder, env=server.client_env(),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["status"] == "Canceled"
+    # The run's process got the cancel's SIGTERM (exit 143), not the SIGKILL that follows when
+    # SIGTERM is blocked: a supervisor started by the server starts from default signal state.
+    status = json.loads((database(home) / "runs" / result["name"] / "artifacts" / "azureml-logs" /
+                         "process_status.json").read_text())
+    assert [p["exitCode"] for p in status["processes"]] == [143]
+
+
+CANCELLING_CLIENT = '''
+import json, time
+from azure.ai.ml import MLClient, command
+from azure.ai.ml.entities import AmlCompute
+from azure.identity import DefaultAzureCredential
+
+ml_client = MLClient.from_config(credential=DefaultAzureCredential())
+ml_client.compute.begin_create_or_update(AmlCompute(name="cpu-cluster", max_instances=1)).result()
+job = ml_client.jobs.create_or_update(command(
+    command="python -c 'import time; time.sleep(300)'",
+    environment="AzureML-sklearn-1.5@latest", compute="cpu-cluster", experiment_name="service-cancel"))
+deadline = time.time() + 300
+while ml_client.jobs.get(job.name).status != "Running" and time.time() < deadline:
+    time.sleep(0.2)
+ml_client.jobs.begin_cancel(job.name).result()
+while ml_client.jobs.get(job.name).status not in ("Canceled", "Completed", "Failed") and time.time() < deadline:
+    time.sleep(0.2)
+print(json.dumps({"name": job.name, "status": ml_client.jobs.get(job.name).status}))
+'''
