@@ -1,6 +1,7 @@
-// Command jobs from the REST API (`PUT .../jobs/<name>`, what azure-ai-ml's
-// `jobs.create_or_update(command(...))` sends) into the same CommandJob the YAML loader makes. One
-// mapping: camelCase properties to the estimator, with every problem named by its property path.
+// Command and sweep jobs from the REST API (`PUT .../jobs/<name>`, what azure-ai-ml's
+// `jobs.create_or_update(command(...))` and `...(command(...).sweep(...))` send) into the same
+// CommandJob the YAML loader makes. One mapping: camelCase properties to the estimator and the
+// sweep definition, with every problem named by its property path.
 #include <regex>
 
 #include "amlemu/assets.hpp"
@@ -11,6 +12,8 @@
 #include "common/text.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
+#include "sweep/policy.hpp"
+#include "sweep/space.hpp"
 
 namespace amlemu {
 
@@ -143,15 +146,98 @@ DataReference spec::data_input(const Workspace& ws, std::string uri, const std::
 }
 
 
+namespace {
+
+long long bounded(const json& obj, const std::string& key, const std::string& path, long long low,
+                  long long high) {
+  const auto& v = obj[key];
+  if (!v.is_number_integer() || v.get<long long>() < low || v.get<long long>() > high) {
+    fail(path + "." + key, "must be an integer from " + std::to_string(low) + " to " + std::to_string(high));
+  }
+  return v.get<long long>();
+}
+
+// A Sweep job's own properties into the sweep definition Experiment::submit_sweep takes (the same
+// document a sweep YAML gives).
+json sweep_from_rest(const json& p, const std::string& root) {
+  json sweep;
+  const auto& space = object(p, "searchSpace", root);
+  if (space.empty()) fail(root + ".searchSpace", "is required");
+  static const std::regex parameter_name("^[a-zA-Z_]+[a-zA-Z0-9_]*$");
+  for (const auto& [name, _] : space.items()) {
+    if (!std::regex_match(name, parameter_name)) {
+      fail(root + ".searchSpace." + printable(name),
+           "names are made of letters, digits and underscores, not starting with a digit");
+    }
+  }
+  const auto parsed = sweep::parse_space(space, true, root + ".searchSpace");
+  sweep["searchSpace"] = space;
+
+  const auto spath = root + ".samplingAlgorithm";
+  const auto& sa = object(p, "samplingAlgorithm", root);
+  const auto type = sa.empty() ? std::string("random") : to_lower(str(sa, "samplingAlgorithmType", spath));
+  if (type == "bayesian") fail(spath, "Bayesian sampling is not supported yet; use Random or Grid");
+  if (type != "random" && type != "grid") {
+    fail(spath + ".samplingAlgorithmType", "'" + printable(type) + "' is not Random or Grid");
+  }
+  json sampling = {{"type", type}};
+  if (sa.contains("seed") && !sa["seed"].is_null()) sampling["seed"] = bounded(sa, "seed", spath, 0, 4294967295LL);
+  if (const auto rule = to_lower(str(sa, "rule", spath)); !rule.empty() && rule != "random") {
+    fail(spath + ".rule", "only Random is supported (Sobol is not)");
+  }
+  if (type == "grid") sweep::GridSampler check(parsed);  // choice only, with its message
+  sweep["sampling"] = sampling;
+
+  const auto opath = root + ".objective";
+  const auto& objective = object(p, "objective", root);
+  if (objective.empty()) fail(opath, "is required (goal and primaryMetric)");
+  const auto goal = sweep::parse_goal(str(objective, "goal", opath), opath + ".goal");
+  const auto metric = str(objective, "primaryMetric", opath);
+  if (metric.empty()) fail(opath + ".primaryMetric", "is required");
+  sweep["objective"] = {{"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"}, {"primaryMetric", metric}};
+
+  sweep["earlyTermination"] = p.contains("earlyTermination") ? p["earlyTermination"] : json();
+  sweep::parse_policy_v2(sweep["earlyTermination"], root + ".earlyTermination");
+
+  const auto lpath = root + ".limits";
+  const auto& limits = object(p, "limits", root);
+  if (!limits.contains("maxTotalTrials") || limits["maxTotalTrials"].is_null()) {
+    fail(lpath + ".maxTotalTrials", "is required");
+  }
+  const auto total = bounded(limits, "maxTotalTrials", lpath, 1, 1000);
+  const auto concurrent = limits.contains("maxConcurrentTrials") && !limits["maxConcurrentTrials"].is_null()
+                              ? bounded(limits, "maxConcurrentTrials", lpath, 1, 100)
+                              : total;
+  // Seconds; the SDK raises a timeout under 60 to 60, as the YAML reader does.
+  const auto timeout = str(limits, "timeout", lpath);
+  const auto trial_timeout = str(limits, "trialTimeout", lpath);
+  sweep["limits"] = {
+      {"maxTotalTrials", total},
+      {"maxConcurrentTrials", concurrent},
+      {"timeoutSeconds", timeout.empty() ? 604800 : std::max(60, duration_seconds(timeout, lpath + ".timeout"))},
+      {"trialTimeoutSeconds",
+       trial_timeout.empty() ? 0 : std::max(60, duration_seconds(trial_timeout, lpath + ".trialTimeout"))}};
+  return sweep;
+}
+
+}  // namespace
+
 CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, const json& body) {
   if (!body.is_object()) fail("(body)", "must be a JSON object with properties");
   const json& p = object(body, "properties", "");
   if (p.empty()) fail("properties", "is required");
   const std::string root = "properties";
   const auto job_type = str(p, "jobType", root);
-  if (job_type != "Command") {
-    fail(root + ".jobType", "'" + job_type + "' jobs are not supported; amlemu runs Command jobs");
+  const bool is_sweep = job_type == "Sweep";
+  if (job_type != "Command" && !is_sweep) {
+    fail(root + ".jobType", "'" + job_type + "' jobs are not supported; amlemu runs Command and Sweep jobs");
   }
+  // A sweep's trial holds what a command job holds at the top (command, code, environment,
+  // variables, distribution, resources); the rest (name, experiment, compute, inputs, outputs,
+  // tags) is the sweep's and shared by its trials.
+  const std::string troot = is_sweep ? root + ".trial" : root;
+  const json& t = is_sweep ? object(p, "trial", root) : p;
+  if (is_sweep && t.empty()) fail(troot, "is required: the command each trial runs");
   static const std::regex name_rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
   static const std::regex identifier("^[A-Za-z_][A-Za-z0-9_]*$");
   if (!std::regex_match(name, name_rule)) {
@@ -168,16 +254,16 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
   for (const auto& [k, v] : object(p, "tags", root).items()) {
     e.tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
-  const auto command = str(p, "command", root);
-  if (command.empty()) fail(root + ".command", "is required");
+  const auto command = str(t, "command", troot);
+  if (command.empty()) fail(troot + ".command", "is required");
 
-  const auto code_id = str(p, "codeId", root);
-  if (!code_id.empty()) e.source_directory = code_folder(ws, code_id, root + ".codeId");
-  job.environment = environment_reference(str(p, "environmentId", root), root + ".environmentId");
+  const auto code_id = str(t, "codeId", troot);
+  if (!code_id.empty()) e.source_directory = code_folder(ws, code_id, troot + ".codeId");
+  job.environment = environment_reference(str(t, "environmentId", troot), troot + ".environmentId");
 
-  for (const auto& [k, v] : object(p, "environmentVariables", root).items()) {
-    if (!std::regex_match(k, identifier)) fail(root + ".environmentVariables." + k, "is not a valid variable name");
-    if (!v.is_string()) fail(root + ".environmentVariables." + k, "must be a string, got " + kind_of(v));
+  for (const auto& [k, v] : object(t, "environmentVariables", troot).items()) {
+    if (!std::regex_match(k, identifier)) fail(troot + ".environmentVariables." + k, "is not a valid variable name");
+    if (!v.is_string()) fail(troot + ".environmentVariables." + k, "must be a string, got " + kind_of(v));
     e.environment_variables[k] = v.get<std::string>();
   }
 
@@ -192,16 +278,17 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
     fail(root + ".computeId", "'" + printable(compute_id) + "' is not a compute of this workspace");
   }
 
-  const auto& resources = object(p, "resources", root);
-  e.node_count = integer(resources, "instanceCount", root + ".resources", 1, 1);
-  const auto& limits = object(p, "limits", root);
-  if (!str(limits, "timeout", root + ".limits").empty()) {
+  const auto& resources = object(t, "resources", troot);
+  e.node_count = integer(resources, "instanceCount", troot + ".resources", 1, 1);
+  if (is_sweep) {
+    job.sweep = sweep_from_rest(p, root);
+  } else if (const auto& limits = object(p, "limits", root); !str(limits, "timeout", root + ".limits").empty()) {
     e.max_run_duration_seconds = duration_seconds(str(limits, "timeout", root + ".limits"), root + ".limits.timeout");
   }
 
-  const auto& dist = object(p, "distribution", root);
+  const auto& dist = object(t, "distribution", troot);
   if (!dist.empty()) {
-    const auto dpath = root + ".distribution";
+    const auto dpath = troot + ".distribution";
     const auto type = to_lower(str(dist, "distributionType", dpath));
     DistributedTraining dt;
     if (type == "mpi") {
@@ -220,7 +307,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
     e.distributed_training = dt;
   }
   if (e.node_count > 1 && !e.distributed_training) {
-    fail(root + ".resources.instanceCount",
+    fail(troot + ".resources.instanceCount",
          "several instances need a distribution (Mpi, TensorFlow or PyTorch) to say what runs on each");
   }
 
@@ -269,9 +356,16 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
     e.outputs[out_name] = mode == "upload" ? "upload" : "rw_mount";
     replacement["outputs." + out_name] = "\"${AZURE_ML_OUTPUT_" + out_name + "}\"";
   }
+  // A sweep's trial keeps ${{search_space.x}}: each trial gets its own values.
+  if (is_sweep) {
+    for (const auto& [param, _] : job.sweep["searchSpace"].items()) {
+      replacement["search_space." + param] = "${{search_space." + param + "}}";
+    }
+  }
   std::string unknown;
   e.command = spec::substitute_expressions(command, replacement, &unknown);
-  if (!unknown.empty()) fail(root + ".command", "${{" + unknown + "}} names no declared input or output");
+  if (!unknown.empty()) fail(troot + ".command", "${{" + unknown + "}} names no declared input or output" +
+                                          (is_sweep ? " or search_space parameter" : ""));
   e.entry_script = "";
   e.job_definition = p;
   return job;

@@ -318,6 +318,9 @@ Run Experiment::submit_sweep(const Estimator& trial_in, const nlohmann::json& sw
                              ws_.name() + "'");
   }
   trial.run_name.clear();
+  // A sweep made over REST keeps its job body on the parent; its trials are plain command runs.
+  rec.job_definition = trial.job_definition;
+  trial.job_definition = nullptr;
   rec.experiment_name = name_;
   rec.target = trial.compute_target;
   rec.definition = {{"kind", "sweep"},

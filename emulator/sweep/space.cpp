@@ -185,7 +185,9 @@ Space parse_space(const json& doc, bool v2, const std::string& path) {
   if (!doc.is_object() || doc.empty()) fail(path, "must be a non-empty mapping of parameter names to expressions");
   Space space;
   for (const auto& [name, expr] : doc.items()) {
-    space.push_back({name, v2 ? parse_v2(expr, path + "." + name) : parse_v1(expr, path + "." + name)});
+    // A sweep job's REST body writes its expressions in the v1 list form.
+    const bool v1_form = !v2 || expr.is_array();
+    space.push_back({name, v1_form ? parse_v1(expr, path + "." + name) : parse_v2(expr, path + "." + name)});
   }
   std::sort(space.begin(), space.end(), [](const Parameter& a, const Parameter& b) { return a.name < b.name; });
   return space;

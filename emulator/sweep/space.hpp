@@ -56,7 +56,8 @@ Expression parse_v1(const nlohmann::json& doc, const std::string& path);
 /// UserErrorException naming `path` (e.g. "search_space.lr.max_value") when it is not valid.
 Expression parse_v2(const nlohmann::json& doc, const std::string& path);
 
-/// A whole space from {name: expression}, in the v1 or v2 shape. An empty space is an error.
+/// A whole space from {name: expression}, in the v1 or v2 shape (with `v2`, an expression that is
+/// a list is read in the v1 form, as a sweep job's REST body writes it). An empty space is an error.
 Space parse_space(const nlohmann::json& doc, bool v2, const std::string& path);
 
 /// One value of `e` drawn with `rng`. Integers (randint, and the q- kinds with an integer q) are

@@ -1,4 +1,4 @@
-// Jobs: command jobs created from the REST body (one mapping, command_job_from_rest in spec/)
+// Jobs: command and sweep jobs created from the REST body (one mapping, command_job_from_rest in spec/)
 // and submitted as runs, read back as the service shapes them (status, services, the default
 // output in run history), listed and cancelled. Runs made by the CLI or the C++ API read back as
 // command jobs too.
@@ -135,7 +135,9 @@ Response create(Call& call) {
   Run run = [&] {
     try {
       const auto job = command_job_from_rest(ws, name, body);
-      return Experiment(ws, job.spec.experiment_name).submit(resolve_command_job(ws, job));
+      const Experiment experiment(ws, job.spec.experiment_name);
+      if (!job.sweep.is_null()) return experiment.submit_sweep(resolve_command_job(ws, job), job.sweep);
+      return experiment.submit(resolve_command_job(ws, job));
     } catch (const HttpError&) {
       throw;
     } catch (const UserErrorException& e) {
