@@ -203,10 +203,20 @@ class Driver {
       }
       return trials;
     };
+    // hyperdrive.txt says when each trial ends (job stream shows it as it happens).
+    std::set<std::string> announced;
+    const auto announce_ends = [&](const std::vector<sweep::Trial>& trials) {
+      for (const auto& t : trials) {
+        if (!t.finished || !announced.insert(t.id).second) continue;
+        say("SCHEDULER", "Run '" + t.id + "' ended " + store_.status(t.id).value_or("?") +
+                             (t.values.empty() ? "" : ", " + metric + " " + nlohmann::json(t.values.back()).dump()));
+      }
+    };
     const auto on_poll = [&] {
       if (clock_.now() - last_look < std::chrono::milliseconds(250)) return;
       last_look = clock_.now();
       const auto trials = look();
+      announce_ends(trials);
       for (const auto& end : sweep::evaluate(policy, goal, trials)) {
         if (!terminated.insert(end.id).second) continue;
         say("SCHEDULER", "Run '" + end.id + "' is being canceled by the early termination policy: " + end.reason);
@@ -246,10 +256,7 @@ class Driver {
         },
         on_poll);
     const auto trials = look();
-    for (const auto& t : trials) {
-      say("SCHEDULER", "Run '" + t.id + "' ended " + store_.status(t.id).value_or("?") +
-                           (t.values.empty() ? "" : ", " + metric + " " + nlohmann::json(t.values.back()).dump()));
-    }
+    announce_ends(trials);
     const auto best = best_trial(trials, goal);
     int failed = 0;
     for (const auto& c : children) failed += store_.status(c) == std::optional<std::string>(RunStatus::Failed) ? 1 : 0;

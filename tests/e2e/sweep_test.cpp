@@ -1,9 +1,12 @@
 // End to end: sweep jobs from YAML. The hello-sweep sample (random sampling, minimize, 4 trials,
 // 2 at a time), a Bandit policy ending a poor trial while it runs, a primary metric no trial
-// logs, cancelling a sweep, and refused sweep files.
+// logs, cancelling a sweep, refused sweep files, and the notebook's sweep of tf-mnist on a
+// 4-node cluster with real TensorFlow.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <boost/process/search_path.hpp>
+#include <cmath>
 #include <thread>
 
 #include "amlemu/run.hpp"
@@ -122,6 +125,12 @@ TEST_CASE("a Bandit policy ends the trial that falls behind, while it runs", "[e
   REQUIRE(r.code == 0);
   const auto id = run_id_of(r);
   CHECK_THAT(r.out, Contains("is being canceled by the early termination policy: Bandit policy"));
+  // Each trial's end is told when it happens: the terminated one long before the other.
+  const auto canceled_at = r.out.find("Run '" + id + "_1' ended Canceled");
+  const auto completed_at = r.out.find("Run '" + id + "_0' ended Completed");
+  CHECK(canceled_at != std::string::npos);
+  CHECK(completed_at != std::string::npos);
+  CHECK(canceled_at < completed_at);
   const auto show = cli(t, {"job", "show", "--name", id}).json();
   CHECK(show["status"] == "Completed");
   const auto children = children_of(t, id);
@@ -209,4 +218,56 @@ TEST_CASE("bad sweep files get one line naming the field, and no run", "[e2e][sw
                                      "objective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n");
   CHECK_THAT(cli(t, {"job", "create", "--file", undeclared}).err, Contains("${{search_space.nope}} names no declared"));
   CHECK(cli(t, {"job", "list", "-o", "json"}).json().empty());
+}
+
+TEST_CASE("the notebook's sweep of tf-mnist: 8 trials 4 at a time on 4 nodes, Bandit, the best model registered", "[e2e][sweep]") {
+  AMLEMU_SKIP_UNLESS(std::system("python3 -c 'import tensorflow' >/dev/null 2>&1") == 0,
+                     "TensorFlow for python3", kInstallDeps);
+  TempHome t;
+  t.write_config("sweep-ws");
+  REQUIRE(cli(t, {"workspace", "create"}).code == 0);
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "/usr/share/datasets/fashion-mnist", "--target-path", "mnist"}).code == 0);
+  REQUIRE(cli(t, {"compute", "create", "--name", "gpucluster", "--size", "STANDARD_NC6", "--max-instances", "4"}).code == 0);
+  // Three epochs: the policy applies at the second.
+  const auto r = cli(t, {"job", "create", "--stream", "--file", std::string(AMLEMU_SAMPLE_JOBS) + "/tf-mnist-sweep/job.yml",
+                         "--set", "inputs.epochs=3"});
+  INFO(r.out.substr(r.out.size() > 6000 ? r.out.size() - 6000 : 0) << r.err);
+  REQUIRE(r.code == 0);
+  const auto id = run_id_of(r);
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Completed");
+  const auto children = children_of(t, id);
+  REQUIRE(children.size() == 8);
+  std::string best;
+  double best_value = -1;
+  int terminated = 0;
+  for (const auto& c : children) {
+    const auto name = c["runId"].get<std::string>();
+    CHECK((c["status"] == "Completed" || c["status"] == "Canceled"));
+    if (c["status"] == "Canceled") {
+      ++terminated;
+      CHECK_THAT(c["properties"]["azureml.earlyTermination"].get<std::string>(), Contains("Bandit policy: at interval 2"));
+    }
+    const auto point = json::parse(c["tags"]["hyperparameters"].get<std::string>());
+    CHECK(json({32, 64, 128}).dump().find(point["batch_size"].dump()) != std::string::npos);
+    CHECK((point["learning_rate"].get<double>() >= std::exp(-6.0) && point["learning_rate"].get<double>() <= std::exp(-1.0)));
+    const auto metrics = cli(t, {"job", "metrics", "--name", name}).json();
+    if (!metrics.contains("validation_acc")) continue;  // ended before its first epoch
+    const auto& v = metrics["validation_acc"];
+    double top = -1;
+    for (const auto& x : v.is_array() ? v : json::array({v})) top = std::max(top, x.get<double>());
+    if (top > best_value) {
+      best_value = top;
+      best = name;
+    }
+  }
+  CHECK(terminated >= 1);
+  CHECK(show["properties"]["best_child_run_id"] == best);
+  CHECK(std::stod(show["properties"]["score"].get<std::string>()) == Approx(best_value));
+  CHECK(best_value > 0.75);
+  // The best trial's model registers.
+  const auto model = cli(t, {"model", "create", "--name", "tf-dnn-mnist", "--run", best, "--path", "outputs/model"});
+  INFO(model.err);
+  REQUIRE(model.code == 0);
+  CHECK(model.json()["version"] == 1);
 }
