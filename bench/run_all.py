@@ -7,7 +7,7 @@ docs/benchmarks.md.
 
 Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history, service (which
 needs build/test-venv, which scripts/install-test-venv.sh makes, for its SDK comparison),
-environments (which needs PyPI), mlflow-tracking. The full run takes
+environments (which needs PyPI), mlflow-tracking, sweep. The full run takes
 about 15 minutes on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats and
 smaller sizes (a smoke test of about 2 minutes) and writes nothing unless --write is given.
 The first run creates build/bench-venv and installs MLflow into it from PyPI.
@@ -29,6 +29,7 @@ import mlflow_tracking  # noqa: E402
 import mpi_startup  # noqa: E402
 import run_overhead  # noqa: E402
 import service  # noqa: E402
+import sweep_overhead  # noqa: E402
 import tf_startup  # noqa: E402
 
 DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
@@ -37,7 +38,7 @@ DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
 SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## Metric logging",
             "## Datastore upload and mount", "## MPI start-up", "## TensorFlow start-up",
             "## History at scale", "## Service plane", "## Environment builds",
-            "## MLflow inside a run"]
+            "## MLflow inside a run", "## Sweeps"]
 
 
 def overhead(quick, write):
@@ -90,6 +91,8 @@ BENCHMARKS = {
     "mlflow-tracking": lambda quick, write: mlflow_tracking.run(
         runs=1 if quick else 3, values=10000 if quick else 100000,
         per_call_values=500 if quick else 5000, write=write),
+    "sweep": lambda quick, write: sweep_overhead.run(
+        runs=1 if quick else 3, trials=20 if quick else 100, write=write),
 }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the virtual environment the Python tests run in and installs their clients from PyPI:
-# pytest for tests/python, and the real Azure SDKs (azure-ai-ml, azure-identity; pinned, so that a
-# new SDK release changes nothing until the pin moves) for tests/service and the YAML loader test.
+# pytest and Optuna (Bayesian sampling's library) for tests/python, and the real Azure SDKs
+# (azure-ai-ml, azure-identity; pinned, so that a new SDK release changes nothing until the pin
+# moves) for tests/service and the YAML loader test.
 # The MLflow client with the azureml-mlflow plugin gets a venv of its own ($AMLEMU_MLFLOW_VENV,
 # default build/mlflow-venv): the plugin pins an azure-storage-blob older than azure-ai-ml needs.
 # The venv is $AMLEMU_TEST_VENV, default build/test-venv; CMake looks for it there (the cache
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 venv="${AMLEMU_TEST_VENV:-build/test-venv}"
 base="${AMLEMU_TEST_PYTHON:-python3}"
-requirements=("pytest>=7" "azure-ai-ml==1.35.2" "azure-identity==1.27.0")
+requirements=("pytest>=7" "azure-ai-ml==1.35.2" "azure-identity==1.27.0" "optuna==5.1.0")
 
 mlflow_venv="${AMLEMU_MLFLOW_VENV:-build/mlflow-venv}"
 mlflow_requirements=("mlflow-skinny==3.15.0" "azureml-mlflow==1.62.0.post6")
@@ -27,7 +28,7 @@ if [ ! -x "$mlflow_venv/bin/python" ] ||
   "$mlflow_venv/bin/python" -m pip install -q "${mlflow_requirements[@]}"
 fi
 if [ -x "$venv/bin/python" ] &&
-   "$venv/bin/python" -c "import pytest, azure.ai.ml, azure.identity" 2>/dev/null; then
+   "$venv/bin/python" -c "import pytest, azure.ai.ml, azure.identity, optuna" 2>/dev/null; then
   exec scripts/warm-uv-cache.sh
 fi
 if [ ! -x "$venv/bin/python" ]; then

@@ -43,7 +43,7 @@ std::chrono::milliseconds next_wait(std::chrono::steady_clock::duration waited) 
 
 // The SDK follows the highest-priority log: the last of azureml-logs/NN*.txt in string order;
 // when several logs share that NN (distributed runs), the one of rank 0, the chief or worker 0.
-// A run without such a log follows azureml-logs/hyperdrive.txt (a sweep's parent).
+// A run with azureml-logs/hyperdrive.txt (a sweep's parent) follows that.
 // Post-processing logs (75_ and up) are not followed: the SDK stops streaming once the driver
 // log reports the end of the script, so they never show on its console.
 std::string pick_log(const stdfs::path& artifacts) {
@@ -56,12 +56,13 @@ std::string pick_log(const stdfs::path& artifacts) {
       logs.push_back(f);
     }
   }
-  if (logs.empty()) {
-    // A sweep's parent has no numbered log: it follows its hyperdrive.txt, as the SDK does.
-    std::error_code ec;
-    const auto hd = artifacts / layout::kLogsDir / "hyperdrive.txt";
-    return stdfs::exists(hd, ec) ? std::string(layout::kLogsDir) + "/hyperdrive.txt" : "";
+  // A sweep's parent follows its hyperdrive.txt, as the SDK does (a Bayesian sweep also has the
+  // build log of its sampler's environment, which hyperdrive.txt sums up).
+  std::error_code ec;
+  if (stdfs::exists(artifacts / layout::kLogsDir / "hyperdrive.txt", ec)) {
+    return std::string(layout::kLogsDir) + "/hyperdrive.txt";
   }
+  if (logs.empty()) return "";
   const std::string prefix = logs.back().substr(0, 3);
   std::string best = logs.back();
   int best_rank = 99;

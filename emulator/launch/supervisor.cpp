@@ -20,6 +20,7 @@
 #include "environment/environment.hpp"
 #include "datastore/mount.hpp"
 #include "history/run_store.hpp"
+#include "launch/bayesian_sampler.hpp"
 #include "launch/child_runs.hpp"
 #include "launch/sweep_runs.hpp"
 #include "launch/job_folder.hpp"
@@ -212,6 +213,26 @@ class Driver {
                              (t.values.empty() ? "" : ", " + metric + " " + nlohmann::json(t.values.back()).dump()));
       }
     };
+    // Bayesian sampling: each point from Optuna's TPE given the trials so far, in an
+    // environment with Optuna that Preparing builds once and caches.
+    std::optional<environment::Prepared> sampler_env;
+    std::optional<BayesianSampler> bayesian;
+    if (source.bayesian()) {
+      say("GENERATOR", std::string("Bayesian sampling: Optuna's TPE sampler (") + kBayesianRequirement + ")");
+      sampler_env = prepare_environment(
+          {{"environment", {{"python", {{"pipPackages", nlohmann::json::array({kBayesianRequirement})}}}}}});
+      if (!sampler_env) return;  // failed (Preparing says why) or canceled
+      say("GENERATOR", "The sampler's environment " + sampler_env->id +
+                           (sampler_env->built ? " was built (azureml-logs/20_image_build_log.txt)"
+                                               : " was found in the cache"));
+      bayesian.emplace(sampler_env->python, share_dir() / "python", layout::run_dir(ws_.state_dir(), id_) / "sampler",
+                       logs_dir_ / "bayesian_sampler.txt", launcher_);
+      std::optional<std::uint64_t> seed;
+      if (sw.at("sampling").contains("seed")) seed = sw.at("sampling")["seed"].get<std::uint64_t>();
+      source.set_sampler([&, seed] {
+        return bayesian->next(bayesian_request(sw.at("searchSpace"), goal, seed, look(), source.points()));
+      });
+    }
     const auto on_poll = [&] {
       if (clock_.now() - last_look < std::chrono::milliseconds(250)) return;
       last_look = clock_.now();

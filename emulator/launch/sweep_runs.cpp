@@ -34,8 +34,11 @@ SweepTrials::SweepTrials(const json& def, std::string parent_run_id, std::string
   const auto& sweep = def.at("sweep");
   auto space = sweep::parse_space(sweep.at("searchSpace"), true, "search_space");
   const auto& sampling = sweep.at("sampling");
-  if (sampling.value("type", std::string("random")) == "grid") {
+  const auto type = sampling.value("type", std::string("random"));
+  if (type == "grid") {
     grid_.emplace(std::move(space));
+  } else if (type == "bayesian") {
+    bayesian_ = true;
   } else {
     std::optional<std::uint64_t> seed;
     if (sampling.contains("seed")) seed = sampling["seed"].get<std::uint64_t>();
@@ -54,6 +57,9 @@ std::optional<JobSpec> SweepTrials::next() {
       grid_done_ = true;
       return std::nullopt;
     }
+  } else if (bayesian_) {
+    if (!sampler_) throw std::logic_error("a Bayesian sweep's sampler is not set");
+    point = sampler_();
   } else {
     point = random_->next();
   }

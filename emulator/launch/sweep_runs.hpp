@@ -4,6 +4,7 @@
 // best trial. The pieces the supervisor's drive_sweep puts together.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +29,10 @@ class SweepTrials : public ChildSource {
   bool exhausted() const override;
   /// The values each submitted trial got, by its run id.
   const std::map<std::string, sweep::Point>& points() const { return points_; }
+  /// Whether the sweep samples by Bayesian optimization: its points come from `sampler`, which
+  /// the parent sets (it needs the trials' results), instead of the space's random sampler.
+  bool bayesian() const { return bayesian_; }
+  void set_sampler(std::function<sweep::Point()> sampler) { sampler_ = std::move(sampler); }
 
  private:
   Estimator trial_;
@@ -37,6 +42,8 @@ class SweepTrials : public ChildSource {
   long long total_ = 0, trial_timeout_ = 0;
   long long given_ = 0;
   bool grid_done_ = false;
+  bool bayesian_ = false;
+  std::function<sweep::Point()> sampler_;
   std::map<std::string, sweep::Point> points_;
 };
 

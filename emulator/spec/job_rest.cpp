@@ -176,9 +176,8 @@ json sweep_from_rest(const json& p, const std::string& root) {
   const auto spath = root + ".samplingAlgorithm";
   const auto& sa = object(p, "samplingAlgorithm", root);
   const auto type = sa.empty() ? std::string("random") : to_lower(str(sa, "samplingAlgorithmType", spath));
-  if (type == "bayesian") fail(spath, "Bayesian sampling is not supported yet; use Random or Grid");
-  if (type != "random" && type != "grid") {
-    fail(spath + ".samplingAlgorithmType", "'" + printable(type) + "' is not Random or Grid");
+  if (type != "random" && type != "grid" && type != "bayesian") {
+    fail(spath + ".samplingAlgorithmType", "'" + printable(type) + "' is not Random, Grid or Bayesian");
   }
   json sampling = {{"type", type}};
   if (sa.contains("seed") && !sa["seed"].is_null()) sampling["seed"] = bounded(sa, "seed", spath, 0, 4294967295LL);
@@ -197,7 +196,8 @@ json sweep_from_rest(const json& p, const std::string& root) {
   sweep["objective"] = {{"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"}, {"primaryMetric", metric}};
 
   sweep["earlyTermination"] = p.contains("earlyTermination") ? p["earlyTermination"] : json();
-  sweep::parse_policy_v2(sweep["earlyTermination"], root + ".earlyTermination");
+  const auto policy = sweep::parse_policy_v2(sweep["earlyTermination"], root + ".earlyTermination");
+  if (type == "bayesian") sweep::check_bayesian(parsed, policy, root + ".earlyTermination");
 
   const auto lpath = root + ".limits";
   const auto& limits = object(p, "limits", root);

@@ -179,10 +179,9 @@ nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, c
         r.fail(sa, "sampling_algorithm", "must be random, grid or a mapping with a type");
       }
       const auto t = sampling["type"].get<std::string>();
-      if (t == "bayesian") {
-        r.fail(sa, "sampling_algorithm", "bayesian sampling is not supported yet; use random or grid");
+      if (t != "random" && t != "grid" && t != "bayesian") {
+        r.fail(sa, "sampling_algorithm", "'" + t + "' is not random, grid or bayesian");
       }
-      if (t != "random" && t != "grid") r.fail(sa, "sampling_algorithm", "'" + t + "' is not random or grid");
       if (t == "grid") sweep::GridSampler check(space);  // choice only, with its message
     }
     sweep["sampling"] = sampling;
@@ -194,7 +193,8 @@ nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, c
     sweep["objective"] = {{"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"},
                           {"primaryMetric", r.str(obj["primary_metric"], "objective.primary_metric")}};
     sweep["earlyTermination"] = yaml_json(root["early_termination"]);
-    sweep::parse_policy_v2(sweep["earlyTermination"], "early_termination");
+    const auto policy = sweep::parse_policy_v2(sweep["earlyTermination"], "early_termination");
+    if (sampling["type"] == "bayesian") sweep::check_bayesian(space, policy, "early_termination");
     const auto& lim = root["limits"];
     r.keys(lim, "limits", {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout"}, {}, warnings);
     if (!lim["max_total_trials"]) r.fail(lim, "limits.max_total_trials", "is required");

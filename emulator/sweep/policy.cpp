@@ -103,6 +103,20 @@ Policy parse_policy_v1(const json& doc, const std::string& path) {
   return p;
 }
 
+void check_bayesian(const Space& space, const Policy& policy, const std::string& policy_path) {
+  for (const auto& p : space) {
+    const auto k = p.expression.kind;
+    if (k != Kind::choice && k != Kind::uniform && k != Kind::quniform) {
+      fail("search_space." + p.name, std::string("bayesian sampling takes choice, uniform and quniform only, not ") +
+                                         kind_name(k));
+    }
+  }
+  if (policy.type != Policy::Type::none) {
+    fail(policy_path, "bayesian sampling takes no early-termination policy (Azure ML's rule); remove it "
+                      "or use random sampling");
+  }
+}
+
 Policy parse_policy_v2(const json& doc, const std::string& path) {
   Policy p;
   if (doc.is_null()) return p;

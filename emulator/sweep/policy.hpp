@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sweep/space.hpp"
+
 namespace amlemu::sweep {
 
 enum class Goal { maximize, minimize };
@@ -49,6 +51,11 @@ Policy parse_policy_v1(const nlohmann::json& doc, const std::string& path);
 /// {type: truncation_selection, truncation_percentage, ...}; and its REST form
 /// ({"policyType": "Bandit", "slackFactor": ...}). A Bandit's zero slack counts as not given.
 Policy parse_policy_v2(const nlohmann::json& doc, const std::string& path);
+
+/// Bayesian sampling's rules, Azure ML's: the space holds choice, uniform and quniform only, and
+/// no early-termination policy applies. UserErrorException naming "search_space.<name>" or
+/// `policy_path` otherwise.
+void check_bayesian(const Space& space, const Policy& policy, const std::string& policy_path);
 
 /// One trial's primary metric so far, in logging order.
 struct Trial {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/process/search_path.hpp>
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include "amlemu/run.hpp"
@@ -200,8 +201,9 @@ TEST_CASE("bad sweep files get one line naming the field, and no run", "[e2e][sw
        "early_termination: {type: bandit}\n",
        "Bandit termination policy expects exactly one of slack factor or slack amount to be set."},
       {"  lr:\n    type: choice\n    values: [1]\n"
-       "sampling_algorithm: bayesian\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n",
-       "bayesian sampling is not supported yet"},
+       "sampling_algorithm: bayesian\nobjective: {goal: maximize, primary_metric: acc}\nlimits: {max_total_trials: 2}\n"
+       "early_termination: {type: median_stopping}\n",
+       "early_termination: bayesian sampling takes no early-termination policy"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     INFO(cases[i].second);
@@ -270,4 +272,66 @@ TEST_CASE("the notebook's sweep of tf-mnist: 8 trials 4 at a time on 4 nodes, Ba
   INFO(model.err);
   REQUIRE(model.code == 0);
   CHECK(model.json()["version"] == 1);
+}
+
+TEST_CASE("Bayesian sampling: Optuna's TPE proposes each trial from the ones before, in an environment built once", "[e2e][sweep]") {
+  AMLEMU_SKIP_UNLESS(!boost::process::search_path("uv").empty(), "uv (Bayesian sampling's environment)", kInstallDeps);
+  TempHome t;
+  set_up(t);
+  const auto file = sweep_file(t, "bayes.yml", "python trial.py --rate ${{search_space.rate}} --steps 1 --name acc",
+                               "  rate:\n    type: uniform\n    min_value: 0\n    max_value: 1\n"
+                               "  size:\n    type: choice\n    values: [8, 16]\n",
+                               "sampling_algorithm: {type: bayesian, seed: 3}\n"
+                               "objective: {goal: maximize, primary_metric: acc}\n"
+                               "limits: {max_total_trials: 6, max_concurrent_trials: 2}\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", file});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto id = run_id_of(r);
+  CHECK_THAT(r.out, Contains("Bayesian sampling: Optuna's TPE sampler (optuna=="));
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Completed");
+  const auto children = children_of(t, id);
+  REQUIRE(children.size() == 6);
+  std::set<double> rates;
+  for (const auto& c : children) {
+    CHECK(c["status"] == "Completed");
+    const auto point = json::parse(c["tags"]["hyperparameters"].get<std::string>());
+    const double rate = point["rate"].get<double>();
+    CHECK((rate >= 0.0 && rate <= 1.0));
+    CHECK((point["size"] == 8 || point["size"] == 16));
+    rates.insert(rate);
+  }
+  CHECK(rates.size() == 6);  // a fresh point each time, not the seed's first draw again
+  CHECK(show["properties"]["score"] == json(*rates.rbegin()).dump());
+  // The sampler's environment: built by the first Bayesian sweep, then taken from the cache.
+  const auto again = cli(t, {"job", "create", "--stream", "--file", file});
+  REQUIRE(again.code == 0);
+  CHECK_THAT(r.out, Contains("was built (azureml-logs/20_image_build_log.txt)"));
+  CHECK_THAT(again.out, Contains("was found in the cache"));
+  const auto second = cli(t, {"job", "show", "--name", run_id_of(again)}).json();
+  CHECK(second["properties"]["amlemu.environmentId"] == show["properties"]["amlemu.environmentId"]);
+}
+
+TEST_CASE("Bayesian sampling refuses a policy and expressions it cannot model, with the field named", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto with_policy = sweep_file(t, "p.yml", "python trial.py --rate ${{search_space.rate}}",
+                                      "  rate:\n    type: uniform\n    min_value: 0\n    max_value: 1\n",
+                                      "sampling_algorithm: bayesian\n"
+                                      "objective: {goal: maximize, primary_metric: acc}\n"
+                                      "early_termination: {type: bandit, slack_factor: 0.1}\n"
+                                      "limits: {max_total_trials: 4}\n");
+  auto r = cli(t, {"job", "create", "--file", with_policy});
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Contains("early_termination: bayesian sampling takes no early-termination policy"));
+  const auto lognormal = sweep_file(t, "l.yml", "python trial.py --rate ${{search_space.rate}}",
+                                    "  rate:\n    type: loguniform\n    min_value: -6\n    max_value: -1\n",
+                                    "sampling_algorithm: bayesian\n"
+                                    "objective: {goal: maximize, primary_metric: acc}\n"
+                                    "limits: {max_total_trials: 4}\n");
+  r = cli(t, {"job", "create", "--file", lognormal});
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Contains("search_space.rate: bayesian sampling takes choice, uniform and quniform only, not loguniform"));
+  CHECK(cli(t, {"job", "list"}).json().empty());
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "amlemu/errors.hpp"
+#include "launch/bayesian_sampler.hpp"
 #include "spec/estimator_json.hpp"
 #include "sweep/policy.hpp"
 #include "sweep/space.hpp"
@@ -339,4 +340,35 @@ TEST_CASE("a trial's Estimator survives its parent's run definition, every field
   CHECK(ref.overwrite);
   CHECK(back.distributed_training->chief);
   CHECK(back.command == e.command);
+}
+
+TEST_CASE("Bayesian sampling: its rules, and the history its helper gets", "[sweep]") {
+  const auto space = parse_space(json::parse(R"({"lr": {"type": "uniform", "min_value": 0, "max_value": 1},
+                                                 "bs": {"type": "choice", "values": [16, 32]},
+                                                 "q": {"type": "quniform", "min_value": 0, "max_value": 8, "q": 2}})"),
+                                 true, "search_space");
+  CHECK_NOTHROW(check_bayesian(space, Policy{}, "early_termination"));
+  Policy bandit;
+  bandit.type = Policy::Type::bandit;
+  bandit.slack_factor = 0.1;
+  CHECK_THAT(error_of([&] { check_bayesian(space, bandit, "early_termination"); }),
+             Contains("early_termination: bayesian sampling takes no early-termination policy"));
+  const auto logspace = parse_space(json::parse(R"({"lr": ["loguniform", [-6, -1]]})"), true, "search_space");
+  CHECK_THAT(error_of([&] { check_bayesian(logspace, Policy{}, "p"); }),
+             Contains("search_space.lr: bayesian sampling takes choice, uniform and quniform only, not loguniform"));
+
+  // Ended trials with their best value (by the goal), live ones pending, ended ones without a
+  // value left out.
+  const std::map<std::string, Point> points = {{"p_0", {{"lr", 0.1}}}, {"p_1", {{"lr", 0.2}}},
+                                               {"p_2", {{"lr", 0.3}}}};
+  const std::vector<Trial> trials = {trial("p_0", {0.5, 0.9, 0.7}, true), trial("p_1", {0.4}, false),
+                                     trial("p_2", {}, true)};
+  const auto maximize = amlemu::launch::bayesian_request(json::object(), Goal::maximize, 7, trials, points);
+  CHECK(maximize["trials"] == json::parse(R"([{"point": {"lr": 0.1}, "value": 0.9}])"));
+  CHECK(maximize["pending"] == json::parse(R"([{"lr": 0.2}])"));
+  CHECK(maximize["seed"] == 7);
+  CHECK(maximize["goal"] == "maximize");
+  const auto minimize = amlemu::launch::bayesian_request(json::object(), Goal::minimize, std::nullopt, trials, points);
+  CHECK(minimize["trials"][0]["value"] == 0.5);
+  CHECK(minimize["seed"].is_null());
 }
