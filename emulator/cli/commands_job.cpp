@@ -3,6 +3,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/estimator.hpp"
 #include "amlemu/experiment.hpp"
+#include "amlemu/hyperdrive.hpp"
 #include "amlemu/job_yaml.hpp"
 #include "amlemu/run.hpp"
 #include "cli/cli.hpp"
@@ -65,8 +66,10 @@ void add_job_commands(CLI::App& app, Context& ctx) {
     const Estimator estimator = v2 ? resolve_command_job(ws, *v2) : spec.estimator;
     for (const auto& w : estimator.warnings) std::cerr << "Warning: " << w << std::endl;
     // A sweep file's job is its trial; the sweep's own keys make it a parent of trials.
+    // A JSON spec with a "hyperdrive" section is a HyperDrive run around its estimator.
     const auto run = v2 && !v2->sweep.is_null() ? exp.submit_sweep(estimator, v2->sweep)
-                                                : exp.submit(estimator);
+                     : !spec.hyperdrive.is_null() ? submit_hyperdrive(exp, parse_hyperdrive(spec.hyperdrive, estimator))
+                                                  : exp.submit(estimator);
     if (do_stream) {
       stream(run);
       if (ctx.output == "json") print_json(summary(run));

@@ -10,6 +10,16 @@ std::string value_text(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+std::vector<std::pair<std::string, ScriptParamValue>> with_arguments(
+    const std::vector<std::pair<std::string, ScriptParamValue>>& params, const sweep::Point& point) {
+  std::vector<std::pair<std::string, ScriptParamValue>> out;
+  for (const auto& p : params) {
+    if (!point.count(p.first)) out.push_back(p);
+  }
+  for (const auto& [name, value] : point) out.emplace_back(name, ScriptParamValue(value));
+  return out;
+}
+
 std::string substitute_point(const std::string& command, const sweep::Point& point) {
   std::string out = command;
   for (const auto& [name, value] : point) {
@@ -44,6 +54,7 @@ SweepTrials::SweepTrials(const json& def, std::string parent_run_id, std::string
     if (sampling.contains("seed")) seed = sampling["seed"].get<std::uint64_t>();
     random_.emplace(std::move(space), seed);
   }
+  arguments_ = sweep.value("arguments", false);
   total_ = sweep.at("limits").at("maxTotalTrials").get<long long>();
   trial_timeout_ = sweep.at("limits").value("trialTimeoutSeconds", 0LL);
 }
@@ -67,7 +78,11 @@ std::optional<JobSpec> SweepTrials::next() {
   spec.experiment_name = experiment_;
   spec.estimator = trial_;
   auto& e = spec.estimator;
-  e.command = substitute_point(trial_.command, *point);
+  if (arguments_) {
+    e.script_params = with_arguments(trial_.script_params, *point);
+  } else {
+    e.command = substitute_point(trial_.command, *point);
+  }
   e.run_name = parent_ + "_" + std::to_string(given_);
   if (trial_timeout_ > 0) e.max_run_duration_seconds = static_cast<int>(trial_timeout_);
   e.tags["hyperparameters"] = json(*point).dump();

@@ -20,7 +20,8 @@
 namespace amlemu::launch {
 
 /// The trials of a sweep's run definition ({"trial", "sweep"}), named <parent>_0, _1...:
-/// at most maxTotalTrials, fewer when a grid runs out.
+/// at most maxTotalTrials, fewer when a grid runs out. A sweep job's trial gets its values in its
+/// command; a HyperDrive trial ("arguments": true) as script arguments.
 class SweepTrials : public ChildSource {
  public:
   SweepTrials(const nlohmann::json& definition, std::string parent_run_id,
@@ -43,9 +44,15 @@ class SweepTrials : public ChildSource {
   long long given_ = 0;
   bool grid_done_ = false;
   bool bayesian_ = false;
+  bool arguments_ = false;  // HyperDrive: the space's names are script arguments
   std::function<sweep::Point()> sampler_;
   std::map<std::string, sweep::Point> points_;
 };
+
+/// HyperDrive's child arguments: the estimator's script parameters without the swept ones, then
+/// each swept name with its value, in name order.
+std::vector<std::pair<std::string, ScriptParamValue>> with_arguments(
+    const std::vector<std::pair<std::string, ScriptParamValue>>& params, const sweep::Point& point);
 
 /// `command` with each ${{search_space.<name>}} replaced by the value of `point` (shell-quoted
 /// when it is a string).

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "amlemu/errors.hpp"
+#include "amlemu/hyperdrive.hpp"
 #include "amlemu/estimator.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
@@ -23,6 +24,9 @@ class SpecReader {
 
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
     throw UserErrorException(origin_ + ": " + key + ": " + problem);
+  }
+  [[noreturn]] void fail_line(const std::string& message) const {
+    throw UserErrorException(origin_ + ": " + message);
   }
 
   static std::string type_name(const ojson& v) {
@@ -161,7 +165,7 @@ JobSpec parse_job_spec(const ojson& doc, const stdfs::path& base_dir, const std:
                     "script_params", "arguments", "compute_target", "use_gpu", "pip_packages",
                     "conda_packages", "framework_version", "environment_variables", "node_count",
                     "process_count_per_node", "distributed_training", "max_run_duration_seconds",
-                    "user_managed"});
+                    "user_managed", "hyperdrive"});
   JobSpec spec;
   Estimator& e = spec.estimator;
   if (!doc.contains("experiment_name")) r.fail("experiment_name", "is required");
@@ -249,6 +253,14 @@ JobSpec parse_job_spec(const ojson& doc, const stdfs::path& base_dir, const std:
   }
   if (doc.contains("user_managed")) {
     e.user_managed_dependencies = r.boolean(doc["user_managed"], "user_managed");
+  }
+  if (doc.contains("hyperdrive")) {
+    try {
+      parse_hyperdrive(doc["hyperdrive"], e);  // checked now: a bad section is the spec's error
+    } catch (const UserErrorException& ex) {
+      r.fail_line(ex.what());
+    }
+    spec.hyperdrive = doc["hyperdrive"];
   }
   return spec;
 }

@@ -103,6 +103,17 @@ Policy parse_policy_v1(const json& doc, const std::string& path) {
   return p;
 }
 
+json to_rest(const Policy& p) {
+  if (p.type == Policy::Type::none) return nullptr;
+  json out = {{"policyType", policy_name(p.type)},
+              {"evaluationInterval", p.evaluation_interval},
+              {"delayEvaluation", p.delay_evaluation}};
+  if (p.slack_factor) out["slackFactor"] = *p.slack_factor;
+  if (p.slack_amount) out["slackAmount"] = *p.slack_amount;
+  if (p.type == Policy::Type::truncation_selection) out["truncationPercentage"] = p.truncation_percentage;
+  return out;
+}
+
 void check_bayesian(const Space& space, const Policy& policy, const std::string& policy_path) {
   for (const auto& p : space) {
     const auto k = p.expression.kind;

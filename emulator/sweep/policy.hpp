@@ -52,6 +52,10 @@ Policy parse_policy_v1(const nlohmann::json& doc, const std::string& path);
 /// ({"policyType": "Bandit", "slackFactor": ...}). A Bandit's zero slack counts as not given.
 Policy parse_policy_v2(const nlohmann::json& doc, const std::string& path);
 
+/// `policy` in the REST form parse_policy_v2 reads ({"policyType": "Bandit", "evaluationInterval",
+/// "delayEvaluation", "slackFactor" | "slackAmount", "truncationPercentage"}); null for none.
+nlohmann::json to_rest(const Policy& policy);
+
 /// Bayesian sampling's rules, Azure ML's: the space holds choice, uniform and quniform only, and
 /// no early-termination policy applies. UserErrorException naming "search_space.<name>" or
 /// `policy_path` otherwise.

@@ -91,6 +91,9 @@ struct JobSpec {
   std::string experiment_name;
   Estimator estimator;
   std::filesystem::path file;  // where it was read from
+  /// The spec's "hyperdrive" section (HyperDriveConfig's arguments, see hyperdrive.hpp), kept as
+  /// written and checked by parse_hyperdrive; null when the spec is a single run.
+  nlohmann::ordered_json hyperdrive;
 };
 
 /// Reads an estimator-style JSON spec. Relative paths are relative to the spec's folder.

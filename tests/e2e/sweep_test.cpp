@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <boost/process/search_path.hpp>
 #include <cmath>
+#include <regex>
 #include <set>
 #include <thread>
 
+#include "amlemu/hyperdrive.hpp"
 #include "amlemu/run.hpp"
 #include "amlemu/workspace.hpp"
 #include "e2e/cli.hpp"
@@ -334,4 +336,88 @@ TEST_CASE("Bayesian sampling refuses a policy and expressions it cannot model, w
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Contains("search_space.rate: bayesian sampling takes choice, uniform and quniform only, not loguniform"));
   CHECK(cli(t, {"job", "list"}).json().empty());
+}
+
+TEST_CASE("HyperDrive from an estimator spec: HD_ ids, swept values as script arguments, Bandit", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto spec = nlohmann::ordered_json::parse(R"({
+    "experiment_name": "hd",
+    "source_directory": "src",
+    "entry_script": "trial.py",
+    "script_params": {"--rate": 0.5, "--steps": 20, "--pause": 0.25, "--name": "acc"},
+    "hyperdrive": {
+      "hyperparameter_sampling": {"name": "GRID", "parameter_space": {"--rate": ["choice", [[0.9, 0.1]]]}},
+      "policy": {"name": "Bandit", "properties": {"evaluation_interval": 1, "slack_factor": 0.1}},
+      "primary_metric_name": "acc",
+      "primary_metric_goal": "maximize",
+      "max_total_runs": 2,
+      "max_concurrent_runs": 2,
+      "max_duration_minutes": 10
+    }})");
+  TempHome::write(t.work() / "hd.json", spec.dump(2));
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "hd.json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto id = run_id_of(r);
+  CHECK(std::regex_match(id, std::regex("HD_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")));
+  CHECK_THAT(r.out, Contains("Scheduling job, id='" + id + "_1'"));
+  const auto show = cli(t, {"job", "show", "--name", id}).json();
+  CHECK(show["status"] == "Completed");
+  CHECK(show["properties"]["runTemplate"] == "HyperDrive");
+  CHECK(show["properties"]["primary_metric_config"] == R"({"goal":"maximize","name":"acc"})");
+  CHECK(show["properties"]["best_child_run_id"] == id + "_0");
+  const auto children = children_of(t, id);
+  REQUIRE(children.size() == 2);
+  // The estimator's arguments with the swept one replaced, its value last.
+  const auto args = children[0]["runDefinition"]["arguments"];
+  CHECK(args == json({"--steps", "20", "--pause", "0.25", "--name", "acc", "--rate", "0.9"}));
+  CHECK(children[1]["runDefinition"]["arguments"].back() == "0.1");
+  CHECK(children[0]["status"] == "Completed");
+  CHECK(children[1]["status"] == "Canceled");
+
+  // A bad section: one line naming the key, nothing recorded.
+  auto bad = spec;
+  bad["hyperdrive"]["max_total_runs"] = 0;
+  TempHome::write(t.work() / "bad.json", bad.dump(2));
+  const auto refused = cli(t, {"job", "create", "--file", "bad.json"});
+  CHECK(refused.code != 0);
+  CHECK_THAT(refused.err, Contains("bad.json: hyperdrive.max_total_runs: must be an integer from 1 to 1000"));
+  bad = spec;
+  bad["hyperdrive"]["hyperparameter_sampling"]["parameter_space"]["--rate"] = json::array({"choice", json::array({json::array()})});
+  TempHome::write(t.work() / "bad.json", bad.dump(2));
+  CHECK_THAT(cli(t, {"job", "create", "--file", "bad.json"}).err, Contains("hyperdrive.parameter_space.--rate"));
+  CHECK(cli(t, {"job", "list", "--experiment-name", "hd"}).json().size() == 3);  // the parent and its trials
+}
+
+TEST_CASE("HyperDriveConfig from C++: submit, wait, the best run and the sorted children", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto ws = amlemu::Workspace::from_config(t.work());
+  amlemu::HyperDriveConfig config;
+  config.estimator.source_directory = t.work() / "src";
+  config.estimator.entry_script = "trial.py";
+  config.estimator.script_params = {{"--name", json("loss")}, {"--steps", json(2)}};
+  config.sampling = "random";
+  config.seed = 11;
+  config.parameter_space = json::parse(R"({"--rate": ["uniform", [0, 1]]})");
+  config.primary_metric_name = "loss";
+  config.primary_metric_goal = "minimize";
+  config.max_total_runs = 3;
+  config.max_concurrent_runs = 3;
+  const auto run = amlemu::submit_hyperdrive(amlemu::Experiment(ws, "hd-cpp"), config);
+  CHECK(run.id().rfind("HD_", 0) == 0);
+  run.wait_for_completion();
+  CHECK(run.get_status() == "Completed");
+  const auto sorted = run.get_children_sorted_by_primary_metric();
+  REQUIRE(sorted.size() == 3);
+  CHECK(sorted[0]["best_primary_metric"].get<double>() <= sorted[1]["best_primary_metric"].get<double>());
+  const auto best = run.get_best_run_by_primary_metric();
+  REQUIRE(best);
+  CHECK(best->id() == sorted[0]["run_id"]);
+  // Bad configurations change nothing.
+  config.max_total_runs = 1001;
+  CHECK_THROWS_WITH(amlemu::submit_hyperdrive(amlemu::Experiment(ws, "hd-cpp"), config),
+                    Contains("max_total_runs: must be an integer from 1 to 1000"));
+  CHECK(amlemu::Experiment(ws, "hd-cpp").get_runs().size() == 4);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "amlemu/errors.hpp"
+#include "amlemu/hyperdrive.hpp"
 #include "amlemu/job_yaml.hpp"
 #include "common/fs.hpp"
 #include "support/temp_home.hpp"
@@ -28,6 +29,24 @@ TEST_CASE("every YAML job under sample_jobs parses", "[yaml]") {
     ++count;
   }
   CHECK(count >= 3);
+}
+
+TEST_CASE("every estimator spec under sample_jobs parses, HyperDrive sections included", "[spec]") {
+  int count = 0, hyperdrive = 0;
+  for (const auto& f : fs::list_files(AMLEMU_SAMPLE_JOBS)) {
+    if (f.find('/') != std::string::npos || f.size() < 5 || f.substr(f.size() - 5) != ".json" || f == "config.json") continue;
+    INFO(f);
+    amlemu::JobSpec spec;
+    CHECK_NOTHROW(spec = load_job_spec(stdfs::path(AMLEMU_SAMPLE_JOBS) / f));
+    if (!spec.hyperdrive.is_null()) {
+      ++hyperdrive;
+      const auto config = amlemu::parse_hyperdrive(spec.hyperdrive, spec.estimator);
+      CHECK(amlemu::hyperdrive_definition(config)["arguments"] == true);
+    }
+    ++count;
+  }
+  CHECK(count >= 5);
+  CHECK(hyperdrive >= 1);
 }
 
 TEST_CASE("defaults: local compute, one instance, the folder name as experiment", "[yaml]") {
