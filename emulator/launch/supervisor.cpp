@@ -93,6 +93,11 @@ class Driver {
     if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return;
     if (def.value("kind", "") == "parent") return drive_parent(rec);
     if (def.value("kind", "") == "sweep") return drive_sweep(rec);
+    if (!rec.parent_run_id.empty()) {
+      const auto parent = store_.find(rec.parent_run_id);
+      const auto kind = parent ? parent->definition.value("kind", "") : "";
+      if (kind == "sweep" || kind == "parent") driving_parent_ = rec.parent_run_id;
+    }
     nodes_source_ = compute::make_node_source(ws_, id_, rec.target, def.value("nodeCount", 1),
                                               clock_);
     target_ = rec.target;
@@ -357,7 +362,7 @@ class Driver {
       if (!flush()) return false;  // waiting: Queued shows
       // The scheduler may have ended the run (its GPUs cannot be had under the "fail" policy).
       if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return false;
-      if (interrupts_.cancel) {
+      if (interrupts_.cancel || parent_gone()) {
         nodes_source_->release();
         status(RunStatus::Canceled);
         return false;
@@ -402,7 +407,7 @@ class Driver {
     const auto reason = set.wait(
         [&]() -> std::optional<StopRequest> {
           if (node_preempted()) return StopRequest{StopReason::Preempted, immediate_stop()};
-          if (interrupts_.cancel) {
+          if (interrupts_.cancel || parent_gone()) {
             return StopRequest{StopReason::Canceled, graceful_stop(policy_.grace)};
           }
           if (clock_.now() >= deadline) {
@@ -479,6 +484,21 @@ class Driver {
       store_.set_status(id_, RunStatus::Canceled, clock_.wall_iso());
     }
     return ok;
+  }
+  // A trial of a parent that drives its children (a sweep, a parent of job specs) ends with
+  // that parent: once the parent has ended or its supervisor is gone, nothing would watch it,
+  // so it is canceled. Looked at once a second.
+  bool parent_gone() {
+    if (parent_ended_) return true;
+    if (driving_parent_.empty() || clock_.now() < next_parent_look_) return false;
+    next_parent_look_ = clock_.now() + std::chrono::seconds(1);
+    const auto parent = store_.find(driving_parent_);
+    if (parent && !RunStatus::is_terminal(parent->status) && !history::RunStore::supervisor_gone(*parent)) {
+      return false;
+    }
+    logs_.execution("The parent run " + driving_parent_ + " has ended or its supervisor is gone: this run is canceled");
+    parent_ended_ = true;
+    return true;
   }
   bool canceled() {
     if (!interrupts_.cancel) return false;
@@ -616,6 +636,9 @@ class Driver {
   stdfs::path logs_dir_;
   ServiceLogs logs_;
   std::string target_;
+  std::string driving_parent_;  // the sweep or parent run this run is a child of, if any
+  std::chrono::steady_clock::time_point next_parent_look_{};
+  bool parent_ended_ = false;
   std::unique_ptr<compute::NodeSource> nodes_source_;
   std::optional<environment::Prepared> env_;
   std::vector<history::StatusUpdate> deferred_;  // statuses not written yet, with their times

@@ -4,6 +4,8 @@
 // 4-node cluster with real TensorFlow.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <boost/process/search_path.hpp>
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "amlemu/run.hpp"
 #include "amlemu/workspace.hpp"
 #include "e2e/cli.hpp"
+#include "storage/database.hpp"
 #include "support/interpreters.hpp"
 #include "support/skip.hpp"
 
@@ -420,4 +423,39 @@ TEST_CASE("HyperDriveConfig from C++: submit, wait, the best run and the sorted 
   CHECK_THROWS_WITH(amlemu::submit_hyperdrive(amlemu::Experiment(ws, "hd-cpp"), config),
                     Contains("max_total_runs: must be an integer from 1 to 1000"));
   CHECK(amlemu::Experiment(ws, "hd-cpp").get_runs().size() == 4);
+}
+
+TEST_CASE("a sweep whose supervisor dies leaves no trial running", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto file = sweep_file(t, "long.yml", "python trial.py --rate ${{search_space.rate}} --steps 600 --pause 0.1",
+                               "  rate:\n    type: uniform\n    min_value: 0\n    max_value: 1\n",
+                               "objective: {goal: maximize, primary_metric: acc}\n"
+                               "limits: {max_total_trials: 4, max_concurrent_trials: 2}\n");
+  const auto r = cli(t, {"job", "create", "--file", file, "-o", "json"});
+  REQUIRE(r.code == 0);
+  const std::string id = r.json()["name"];
+  const auto ws = amlemu::Workspace::from_config(t.work());
+  // Both trials running, then the parent's supervisor killed outright.
+  for (int i = 0; i < 600 && !(amlemu::Run(ws, id).get_children().size() == 2 &&
+                                amlemu::Run(ws, id + "_1").get_status() == "Running"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(amlemu::Run(ws, id + "_1").get_status() == "Running");
+  amlemu::storage::Database db(ws.state_dir() / "workspace.db");
+  auto st = db.prepare("SELECT supervisor_pid FROM runs WHERE run_id = ?");
+  st.bind(1, id);
+  REQUIRE(st.step());
+  REQUIRE(::kill(static_cast<pid_t>(st.integer(0)), SIGKILL) == 0);
+  // Each trial sees it within a second or two and is canceled; no third trial starts.
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ended = amlemu::Run(ws, id + "_0").get_status() == "Canceled" && amlemu::Run(ws, id + "_1").get_status() == "Canceled";
+  }
+  CHECK(ended);
+  CHECK(amlemu::Run(ws, id).get_status() == "Failed");
+  CHECK(amlemu::Run(ws, id).get_children().size() == 2);
+  CHECK_THAT(amlemu::fs::read_file(ws.state_dir() / "runs" / (id + "_0") / "artifacts" / "azureml-logs" / "70_driver_log.txt"),
+             !Contains("done"));
 }
