@@ -7,6 +7,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/estimator.hpp"
 #include "amlemu/experiment.hpp"
+#include "amlemu/hyperdrive.hpp"
 #include "amlemu/job_yaml.hpp"
 #include "amlemu/model.hpp"
 #include "amlemu/run.hpp"
