@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "amlemu/experiment.hpp"
 #include "amlemu/hyperdrive.hpp"
 #include "amlemu/run.hpp"
 #include "amlemu/workspace.hpp"
@@ -94,6 +95,15 @@ TEST_CASE("hello-sweep: random sampling, minimize, 4 trials 2 at a time, the bes
   }
   CHECK(show["properties"]["best_child_run_id"] == best);
   CHECK(std::stod(show["properties"]["score"].get<std::string>()) == Approx(best_value));
+  // max_concurrent_trials: 2: at no moment were three trials running.
+  for (const auto& a : children) {
+    const auto at = a["startTimeUtc"].get<std::string>();
+    int live = 0;
+    for (const auto& b : children) {
+      live += b["startTimeUtc"].get<std::string>() <= at && at < b["endTimeUtc"].get<std::string>() ? 1 : 0;
+    }
+    CHECK(live <= 2);
+  }
 
   // The trials, best first (minimize), from `job show` and the C++ API; `job list --parent` in order.
   const auto& sorted = show["children"];
@@ -458,4 +468,27 @@ TEST_CASE("a sweep whose supervisor dies leaves no trial running", "[e2e][sweep]
   CHECK(amlemu::Run(ws, id).get_children().size() == 2);
   CHECK_THAT(amlemu::fs::read_file(ws.state_dir() / "runs" / (id + "_0") / "artifacts" / "azureml-logs" / "70_driver_log.txt"),
              !Contains("done"));
+}
+
+TEST_CASE("a sweep's timeout cancels it and its live trials", "[e2e][sweep]") {
+  TempHome t;
+  set_up(t);
+  const auto ws = amlemu::Workspace::from_config(t.work());
+  amlemu::Estimator trial;
+  trial.source_directory = t.work() / "src";
+  trial.command = "python trial.py --rate ${{search_space.rate}} --steps 600 --pause 0.1";
+  // The C++ API takes any timeout (files and the SDK raise one under 60 s to 60 s).
+  const json sweep = {{"searchSpace", {{"rate", {{"type", "uniform"}, {"min_value", 0}, {"max_value", 1}}}}},
+                      {"sampling", {{"type", "random"}}},
+                      {"objective", {{"goal", "maximize"}, {"primaryMetric", "acc"}}},
+                      {"limits", {{"maxTotalTrials", 4}, {"maxConcurrentTrials", 2}, {"timeoutSeconds", 3},
+                                  {"trialTimeoutSeconds", 0}}}};
+  const auto run = amlemu::Experiment(ws, "timeout").submit_sweep(trial, sweep);
+  run.wait_for_completion(false, false);
+  CHECK(run.get_status() == "Canceled");
+  const auto children = run.get_children();
+  CHECK(children.size() == 2);  // no trial after the timeout
+  for (const auto& c : children) CHECK(c.get_status() == "Canceled");
+  CHECK_THAT(amlemu::fs::read_file(ws.state_dir() / "runs" / run.id() / "artifacts" / "azureml-logs" / "hyperdrive.txt"),
+             Contains("The sweep's timeout was reached; its trials were canceled"));
 }

@@ -9,6 +9,7 @@
 
 #include "amlemu/errors.hpp"
 #include "launch/bayesian_sampler.hpp"
+#include "launch/sweep_runs.hpp"
 #include "spec/estimator_json.hpp"
 #include "sweep/policy.hpp"
 #include "sweep/space.hpp"
@@ -371,4 +372,52 @@ TEST_CASE("Bayesian sampling: its rules, and the history its helper gets", "[swe
   const auto minimize = amlemu::launch::bayesian_request(json::object(), Goal::minimize, std::nullopt, trials, points);
   CHECK(minimize["trials"][0]["value"] == 0.5);
   CHECK(minimize["seed"].is_null());
+}
+
+TEST_CASE("a sweep's trials: the total limit, the grid's end, the trial timeout, commands and arguments", "[sweep]") {
+  amlemu::Estimator trial;
+  trial.command = "python train.py --lr ${{search_space.lr}} --name ${{search_space.name}}";
+  const json sweep = {{"searchSpace", {{"lr", {{"type", "uniform"}, {"min_value", 0}, {"max_value", 1}}},
+                                        {"name", {{"type", "choice"}, {"values", {"a b"}}}}}},
+                      {"sampling", {{"type", "random"}, {"seed", 1}}},
+                      {"objective", {{"goal", "maximize"}, {"primaryMetric", "acc"}}},
+                      {"limits", {{"maxTotalTrials", 3}, {"maxConcurrentTrials", 2}, {"timeoutSeconds", 600},
+                                  {"trialTimeoutSeconds", 90}}}};
+  amlemu::launch::SweepTrials random({{"trial", amlemu::spec::estimator_to_json(trial)}, {"sweep", sweep}}, "p", "exp");
+  std::vector<amlemu::JobSpec> specs;
+  while (auto s = random.next()) specs.push_back(*s);
+  REQUIRE(specs.size() == 3);  // maxTotalTrials
+  CHECK(random.exhausted());
+  CHECK(specs[2].estimator.run_name == "p_2");
+  CHECK(specs[0].experiment_name == "exp");
+  CHECK(specs[0].estimator.max_run_duration_seconds == 90);  // trialTimeoutSeconds
+  CHECK_THAT(specs[0].estimator.command, Contains("--name 'a b'"));
+  CHECK(specs[0].estimator.command.find("${{") == std::string::npos);
+
+  // A grid ends with its product, before the total.
+  json grid = sweep;
+  grid["searchSpace"] = {{"lr", {{"type", "choice"}, {"values", {1, 2}}}}, {"name", {{"type", "choice"}, {"values", {"x"}}}}};
+  grid["sampling"] = {{"type", "grid"}};
+  grid["limits"]["maxTotalTrials"] = 10;
+  amlemu::launch::SweepTrials g({{"trial", amlemu::spec::estimator_to_json(trial)}, {"sweep", grid}}, "p", "exp");
+  int n = 0;
+  while (g.next()) ++n;
+  CHECK(n == 2);
+  CHECK(g.exhausted());
+
+  // HyperDrive: the swept values as script arguments, replacing the estimator's own.
+  amlemu::Estimator script;
+  script.entry_script = "train.py";
+  script.script_params = {{"--lr", json(0.5)}, {"--epochs", json(3)}};
+  json hd = sweep;
+  hd["searchSpace"] = {{"--lr", {"choice", {{0.1}}}}};
+  hd["arguments"] = true;
+  amlemu::launch::SweepTrials a({{"trial", amlemu::spec::estimator_to_json(script)}, {"sweep", hd}}, "HD_x", "exp");
+  const auto first = a.next();
+  REQUIRE(first);
+  REQUIRE(first->estimator.script_params.size() == 2);
+  CHECK(first->estimator.script_params[0].first == "--epochs");
+  CHECK(first->estimator.script_params[1].first == "--lr");
+  CHECK(std::get<json>(first->estimator.script_params[1].second) == 0.1);
+  CHECK(first->estimator.command.empty());
 }
