@@ -50,7 +50,9 @@ std::string pick_log(const stdfs::path& artifacts) {
   static const std::regex pattern(R"(^(\d{2}).+\.txt$)");
   std::vector<std::string> logs;
   std::smatch m;
+  bool sweep = false;
   for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
+    sweep = sweep || f == "hyperdrive.txt";
     if (f.find('/') == std::string::npos && std::regex_match(f, m, pattern) &&
         std::stoi(m[1].str()) < 75) {
       logs.push_back(f);
@@ -58,10 +60,7 @@ std::string pick_log(const stdfs::path& artifacts) {
   }
   // A sweep's parent follows its hyperdrive.txt, as the SDK does (a Bayesian sweep also has the
   // build log of its sampler's environment, which hyperdrive.txt sums up).
-  std::error_code ec;
-  if (stdfs::exists(artifacts / layout::kLogsDir / "hyperdrive.txt", ec)) {
-    return std::string(layout::kLogsDir) + "/hyperdrive.txt";
-  }
+  if (sweep) return std::string(layout::kLogsDir) + "/hyperdrive.txt";
   if (logs.empty()) return "";
   const std::string prefix = logs.back().substr(0, 3);
   std::string best = logs.back();

@@ -20,10 +20,7 @@ json bayesian_request(const json& search_space, sweep::Goal goal, std::optional<
       pending.push_back(p->second);
       continue;
     }
-    if (t.values.empty()) continue;
-    double best = t.values.front();
-    for (double v : t.values) best = goal == sweep::Goal::maximize ? std::max(best, v) : std::min(best, v);
-    done.push_back({{"point", p->second}, {"value", best}});
+    if (const auto best = sweep::best_value(t.values, goal)) done.push_back({{"point", p->second}, {"value", *best}});
   }
   return {{"space", search_space},
           {"goal", goal == sweep::Goal::maximize ? "maximize" : "minimize"},

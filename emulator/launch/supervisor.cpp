@@ -232,10 +232,8 @@ class Driver {
                                                : " was found in the cache"));
       bayesian.emplace(sampler_env->python, share_dir() / "python", layout::run_dir(ws_.state_dir(), id_) / "sampler",
                        logs_dir_ / "bayesian_sampler.txt", launcher_);
-      std::optional<std::uint64_t> seed;
-      if (sw.at("sampling").contains("seed")) seed = sw.at("sampling")["seed"].get<std::uint64_t>();
-      source.set_sampler([&, seed] {
-        return bayesian->next(bayesian_request(sw.at("searchSpace"), goal, seed, look(), source.points()));
+      source.set_sampler([&] {
+        return bayesian->next(bayesian_request(sw.at("searchSpace"), goal, source.seed(), look(), source.points()));
       });
     }
     const auto on_poll = [&] {

@@ -45,14 +45,13 @@ SweepTrials::SweepTrials(const json& def, std::string parent_run_id, std::string
   auto space = sweep::parse_space(sweep.at("searchSpace"), true, "search_space");
   const auto& sampling = sweep.at("sampling");
   const auto type = sampling.value("type", std::string("random"));
+  if (sampling.contains("seed")) seed_ = sampling["seed"].get<std::uint64_t>();
   if (type == "grid") {
     grid_.emplace(std::move(space));
   } else if (type == "bayesian") {
     bayesian_ = true;
   } else {
-    std::optional<std::uint64_t> seed;
-    if (sampling.contains("seed")) seed = sampling["seed"].get<std::uint64_t>();
-    random_.emplace(std::move(space), seed);
+    random_.emplace(std::move(space), seed_);
   }
   arguments_ = sweep.value("arguments", false);
   total_ = sweep.at("limits").at("maxTotalTrials").get<long long>();
@@ -97,14 +96,12 @@ bool SweepTrials::exhausted() const {
 
 std::optional<BestTrial> best_trial(const std::vector<sweep::Trial>& trials, sweep::Goal goal) {
   std::optional<BestTrial> best;
-  const auto better = [&](double a, double b) { return goal == sweep::Goal::maximize ? a > b : a < b; };
   for (const auto& t : trials) {
-    if (t.values.empty()) continue;
-    double own = t.values.front();
-    for (double v : t.values) {
-      if (better(v, own)) own = v;
+    const auto own = sweep::best_value(t.values, goal);
+    if (!own) continue;
+    if (!best || (goal == sweep::Goal::maximize ? *own > best->score : *own < best->score)) {
+      best = BestTrial{t.id, *own};
     }
-    if (!best || better(own, best->score)) best = BestTrial{t.id, own};
   }
   return best;
 }

@@ -4,6 +4,7 @@
 // best trial. The pieces the supervisor's drive_sweep puts together.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,6 +34,8 @@ class SweepTrials : public ChildSource {
   /// Whether the sweep samples by Bayesian optimization: its points come from `sampler`, which
   /// the parent sets (it needs the trials' results), instead of the space's random sampler.
   bool bayesian() const { return bayesian_; }
+  /// The sampling's seed, if it has one.
+  std::optional<std::uint64_t> seed() const { return seed_; }
   void set_sampler(std::function<sweep::Point()> sampler) { sampler_ = std::move(sampler); }
 
  private:
@@ -44,6 +47,7 @@ class SweepTrials : public ChildSource {
   long long given_ = 0;
   bool grid_done_ = false;
   bool bayesian_ = false;
+  std::optional<std::uint64_t> seed_;
   bool arguments_ = false;  // HyperDrive: the space's names are script arguments
   std::function<sweep::Point()> sampler_;
   std::map<std::string, sweep::Point> points_;

@@ -28,9 +28,8 @@ json hyperdrive_definition(const HyperDriveConfig& c) {
     fail("hyperparameter_sampling", "'" + c.sampling + "' is not RandomParameterSampling, GridParameterSampling "
                                     "or BayesianParameterSampling");
   }
-  if (sampling == "grid") sweep::GridSampler check(space);
   const auto policy = sweep::parse_policy_v1(c.policy, "policy");
-  if (sampling == "bayesian") sweep::check_bayesian(space, policy, "policy");
+  sweep::check_sampling(sampling, space, policy, "policy");
   if (c.primary_metric_name.empty()) fail("primary_metric_name", "is required");
   const auto goal = sweep::parse_goal(c.primary_metric_goal, "primary_metric_goal");
   if (c.max_total_runs < 1 || c.max_total_runs > 1000) fail("max_total_runs", "must be an integer from 1 to 1000");

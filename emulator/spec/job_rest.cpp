@@ -184,7 +184,6 @@ json sweep_from_rest(const json& p, const std::string& root) {
   if (const auto rule = to_lower(str(sa, "rule", spath)); !rule.empty() && rule != "random") {
     fail(spath + ".rule", "only Random is supported (Sobol is not)");
   }
-  if (type == "grid") sweep::GridSampler check(parsed);  // choice only, with its message
   sweep["sampling"] = sampling;
 
   const auto opath = root + ".objective";
@@ -197,7 +196,7 @@ json sweep_from_rest(const json& p, const std::string& root) {
 
   sweep["earlyTermination"] = p.contains("earlyTermination") ? p["earlyTermination"] : json();
   const auto policy = sweep::parse_policy_v2(sweep["earlyTermination"], root + ".earlyTermination");
-  if (type == "bayesian") sweep::check_bayesian(parsed, policy, root + ".earlyTermination");
+  sweep::check_sampling(type, parsed, policy, root + ".earlyTermination");
 
   const auto lpath = root + ".limits";
   const auto& limits = object(p, "limits", root);

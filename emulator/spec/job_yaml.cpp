@@ -182,7 +182,6 @@ nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, c
       if (t != "random" && t != "grid" && t != "bayesian") {
         r.fail(sa, "sampling_algorithm", "'" + t + "' is not random, grid or bayesian");
       }
-      if (t == "grid") sweep::GridSampler check(space);  // choice only, with its message
     }
     sweep["sampling"] = sampling;
     const auto& obj = root["objective"];
@@ -194,7 +193,7 @@ nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, c
                           {"primaryMetric", r.str(obj["primary_metric"], "objective.primary_metric")}};
     sweep["earlyTermination"] = yaml_json(root["early_termination"]);
     const auto policy = sweep::parse_policy_v2(sweep["earlyTermination"], "early_termination");
-    if (sampling["type"] == "bayesian") sweep::check_bayesian(space, policy, "early_termination");
+    sweep::check_sampling(sampling["type"].get<std::string>(), space, policy, "early_termination");
     const auto& lim = root["limits"];
     r.keys(lim, "limits", {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout"}, {}, warnings);
     if (!lim["max_total_trials"]) r.fail(lim, "limits.max_total_trials", "is required");

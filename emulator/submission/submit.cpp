@@ -296,9 +296,8 @@ Run Experiment::submit_sweep(const Estimator& trial_in, const nlohmann::json& sw
   // before every part is known good.
   const auto space = sweep::parse_space(sweep.at("searchSpace"), true, "search_space");
   const auto sampling = sweep.at("sampling").value("type", std::string("random"));
-  if (sampling == "grid") sweep::GridSampler check(space);
   const auto policy = sweep::parse_policy_v2(sweep.value("earlyTermination", nlohmann::json()), "early_termination");
-  if (sampling == "bayesian") sweep::check_bayesian(space, policy, "early_termination");
+  sweep::check_sampling(sampling, space, policy, "early_termination");
   const auto& objective = sweep.at("objective");
   const auto goal = sweep::parse_goal(objective.at("goal").get<std::string>(), "objective.goal");
   const auto metric = objective.at("primaryMetric").get<std::string>();

@@ -128,6 +128,20 @@ void check_bayesian(const Space& space, const Policy& policy, const std::string&
   }
 }
 
+void check_sampling(const std::string& type, const Space& space, const Policy& policy,
+                    const std::string& policy_path) {
+  if (type == "grid") GridSampler check(space);
+  if (type == "bayesian") check_bayesian(space, policy, policy_path);
+}
+
+std::optional<double> best_value(const std::vector<double>& values, Goal goal) {
+  std::optional<double> best;
+  for (double v : values) {
+    if (!best || worse(*best, v, goal)) best = v;
+  }
+  return best;
+}
+
 Policy parse_policy_v2(const json& doc, const std::string& path) {
   Policy p;
   if (doc.is_null()) return p;

@@ -61,6 +61,15 @@ nlohmann::json to_rest(const Policy& policy);
 /// `policy_path` otherwise.
 void check_bayesian(const Space& space, const Policy& policy, const std::string& policy_path);
 
+/// The rules a sampling `type` ("random", "grid", "bayesian") puts on the space and the policy:
+/// grid takes choice only (GridSampler's message), bayesian check_bayesian's. The one check
+/// every way into a sweep makes.
+void check_sampling(const std::string& type, const Space& space, const Policy& policy,
+                    const std::string& policy_path);
+
+/// The best of a trial's values for `goal`; nullopt when it logged none.
+std::optional<double> best_value(const std::vector<double>& values, Goal goal);
+
 /// One trial's primary metric so far, in logging order.
 struct Trial {
   std::string id;
