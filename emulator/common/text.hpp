@@ -110,4 +110,45 @@ inline std::string printable(std::string_view s) {
   return out;
 }
 
+/// The shape of a name the service accepts: a first character that is a letter (or a digit, when
+/// `digit_first`, or one of `first_extra`), then letters, digits or `rest_extra`, `min` to `max`
+/// characters in all; ASCII only. What a regular expression such as ^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$
+/// says, without compiling one on every command.
+struct NameRule {
+  bool digit_first = true;
+  std::string_view first_extra = {};
+  std::string_view rest_extra = {};
+  size_t min = 1;
+  size_t max = std::string_view::npos;
+};
+
+inline bool ascii_letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+inline bool ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
+/// True when `s` has the shape `rule` describes.
+inline bool matches(std::string_view s, const NameRule& rule) {
+  if (s.size() < rule.min || s.size() > rule.max || s.empty()) return false;
+  const char first = s[0];
+  if (!ascii_letter(first) && !(rule.digit_first && ascii_digit(first)) &&
+      rule.first_extra.find(first) == std::string_view::npos) {
+    return false;
+  }
+  for (size_t i = 1; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!ascii_letter(c) && !ascii_digit(c) && rule.rest_extra.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Letters, digits and '_', not starting with a digit: a Python or shell identifier.
+inline constexpr NameRule kIdentifier{.digit_first = false, .first_extra = "_", .rest_extra = "_"};
+/// A job, run or experiment name: 1 to 255 letters, digits, '_' or '-', starting with a letter
+/// or digit.
+inline constexpr NameRule kRunName{.rest_extra = "_-", .max = 255};
+/// An asset (model, environment, data) name or version: 1 to 255 letters, digits, '.', '_' or
+/// '-', starting with a letter or digit.
+inline constexpr NameRule kAssetName{.rest_extra = "._-", .max = 255};
+
 }  // namespace amlemu

@@ -3,11 +3,11 @@
 #include <iostream>
 #include <map>
 #include <thread>
-#include <regex>
 
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
 #include "common/supervisor_signals.hpp"
+#include "common/text.hpp"
 #include "compute/cluster_store.hpp"
 #include "compute/gpu.hpp"
 #include "compute/target_store.hpp"
@@ -18,8 +18,7 @@ namespace amlemu {
 namespace {
 
 void validate(const std::string& name, const ProvisioningConfiguration& c) {
-  static const std::regex rule("^[A-Za-z][A-Za-z0-9-]{1,15}$");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, {.digit_first = false, .rest_extra = "-", .min = 2, .max = 16})) {
     throw ComputeTargetException("compute name '" + name +
                                  "' is invalid: it must be 2 to 16 characters, start with a "
                                  "letter and contain only letters, digits and '-'");

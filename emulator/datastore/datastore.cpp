@@ -1,7 +1,6 @@
 #include "amlemu/datastore.hpp"
 
 #include <iostream>
-#include <regex>
 
 #include "amlemu/errors.hpp"
 #include "common/fault.hpp"
@@ -29,8 +28,7 @@ DataReference DataReference::as_download(const std::string& path_on_compute) con
 }
 
 Datastore Datastore::get(const Workspace& ws, const std::string& name) {
-  static const std::regex rule("^[A-Za-z0-9_-]+$");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, {.first_extra = "_-", .rest_extra = "_-"})) {
     throw UserErrorException("datastore name '" + name +
                              "' is invalid: it can only contain alphanumeric characters or - "
                              "or _");

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 #include <set>
 
 namespace amlemu::environment {
@@ -12,6 +11,32 @@ namespace amlemu::environment {
 namespace stdfs = std::filesystem;
 
 namespace {
+
+// "3.<digits>.<digits>" ("3.11.7"), or with one dot less when `parts` is 2 ("3.11").
+bool release_like(std::string_view s, int parts = 3) {
+  if (!s.starts_with("3.")) return false;
+  int groups = 1;
+  bool digits = false;
+  for (const char c : s.substr(2)) {
+    if (c == '.' && digits) {
+      ++groups;
+      digits = false;
+    } else if (c >= '0' && c <= '9') {
+      digits = true;
+    } else {
+      return false;
+    }
+  }
+  return digits && groups + 1 == parts;
+}
+
+// "3.11" of a file named "python3.11"; nothing for any other name.
+std::optional<std::string> python_minor(const std::string& file) {
+  if (!file.starts_with("python")) return std::nullopt;
+  const auto version = file.substr(6);
+  if (!release_like(version, 2)) return std::nullopt;
+  return version;
+}
 
 std::vector<int> numbers(const std::string& version) {
   std::vector<int> out;
@@ -53,7 +78,6 @@ std::vector<Interpreter> discover_interpreters(const std::string& path_variable,
     if (ec || !seen.insert(real).second) return;
     out.push_back({file, version, origin});
   };
-  static const std::regex name(R"(^python(3\.\d+)$)");
   size_t start = 0;
   while (start <= path_variable.size()) {
     const auto colon = path_variable.find(':', start);
@@ -63,9 +87,8 @@ std::vector<Interpreter> discover_interpreters(const std::string& path_variable,
     std::error_code ec;
     std::vector<std::pair<std::string, stdfs::path>> here;
     for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
-      std::smatch m;
-      const auto file = entry.path().filename().string();
-      if (std::regex_match(file, m, name) && executable(entry.path())) here.emplace_back(m[1], entry.path());
+      const auto minor = python_minor(entry.path().filename().string());
+      if (minor && executable(entry.path())) here.emplace_back(*minor, entry.path());
     }
     std::sort(here.begin(), here.end(), [](const auto& a, const auto& b) {
       return numbers(a.first) > numbers(b.first);
@@ -74,10 +97,9 @@ std::vector<Interpreter> discover_interpreters(const std::string& path_variable,
   }
   std::error_code ec;
   std::vector<std::string> versions;
-  static const std::regex release(R"(^3\.\d+\.\d+$)");
   for (const auto& entry : stdfs::directory_iterator(pyenv_root / "versions", ec)) {
     const auto v = entry.path().filename().string();
-    if (std::regex_match(v, release)) versions.push_back(v);
+    if (release_like(v)) versions.push_back(v);
   }
   std::sort(versions.begin(), versions.end(),
             [](const auto& a, const auto& b) { return numbers(a) > numbers(b); });
@@ -92,7 +114,6 @@ std::optional<Interpreter> identify_default(const stdfs::path& base, const stdfs
                                             const std::string& pyenv_version,
                                             const stdfs::path& cwd) {
   std::error_code ec;
-  static const std::regex name(R"(^python(3\.\d+)$)");
   if (base.parent_path().filename() == "shims" && base.parent_path().parent_path() == pyenv_root) {
     std::string selected = pyenv_version;
     for (auto dir = cwd; selected.empty(); dir = dir.parent_path()) {
@@ -105,16 +126,14 @@ std::optional<Interpreter> identify_default(const stdfs::path& base, const stdfs
       if (in) in >> selected;
     }
     selected = selected.substr(0, selected.find(':'));
-    static const std::regex release(R"(^3\.\d+\.\d+$)");
-    if (!std::regex_match(selected, release)) return std::nullopt;  // "system", a virtualenv...
+    if (!release_like(selected)) return std::nullopt;  // "system", a virtualenv...
     const auto file = pyenv_root / "versions" / selected / "bin" / ("python" + minor_version(selected));
     if (!executable(file)) return std::nullopt;
     return Interpreter{file, selected, "default"};
   }
   const auto real = stdfs::canonical(base, ec);
-  std::smatch m;
-  const auto file = real.filename().string();
-  if (!ec && std::regex_match(file, m, name)) return Interpreter{real, m[1], "default"};
+  if (ec) return std::nullopt;
+  if (const auto minor = python_minor(real.filename().string())) return Interpreter{real, *minor, "default"};
   return std::nullopt;
 }
 

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <string_view>
 
 #include "amlemu/errors.hpp"
@@ -16,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/proc.hpp"
+#include "common/text.hpp"
 #include "history/run_store.hpp"
 #include "workspace/layout.hpp"
 
@@ -47,14 +47,16 @@ std::chrono::milliseconds next_wait(std::chrono::steady_clock::duration waited) 
 // Post-processing logs (75_ and up) are not followed: the SDK stops streaming once the driver
 // log reports the end of the script, so they never show on its console.
 std::string pick_log(const stdfs::path& artifacts) {
-  static const std::regex pattern(R"(^(\d{2}).+\.txt$)");
+  // NN<anything>.txt, NN under 75.
+  const auto numbered = [](const std::string& f) {
+    return f.size() > 6 && ascii_digit(f[0]) && ascii_digit(f[1]) && f.ends_with(".txt") &&
+           (f[0] - '0') * 10 + (f[1] - '0') < 75;
+  };
   std::vector<std::string> logs;
-  std::smatch m;
   bool sweep = false;
   for (const auto& f : fs::list_files(artifacts / layout::kLogsDir)) {
     sweep = sweep || f == "hyperdrive.txt";
-    if (f.find('/') == std::string::npos && std::regex_match(f, m, pattern) &&
-        std::stoi(m[1].str()) < 75) {
+    if (f.find('/') == std::string::npos && numbered(f)) {
       logs.push_back(f);
     }
   }
@@ -87,7 +89,7 @@ std::string pick_log(const stdfs::path& artifacts) {
 // new offset. The log is read through `block` (one buffer for the whole stream, so following a
 // log allocates nothing), so a script that prints gigabytes never makes the console hold more
 // than one block.
-constexpr std::streamoff kBlock = 1 << 20;
+constexpr std::streamoff kBlock = 64 << 10;
 
 std::streamoff pump(const stdfs::path& file, std::streamoff offset, std::ostream& out,
                     bool flush_all, std::string& block) {

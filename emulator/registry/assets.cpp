@@ -16,13 +16,12 @@ namespace amlemu {
 namespace {
 
 void check_asset_name(const std::string& what, const std::string& name, const std::string& version) {
-  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, kAssetName)) {
     throw UserErrorException(what + " name '" + printable(name) +
                              "' must be 1-255 letters, digits, '.', '_' or '-', starting with a "
                              "letter or digit");
   }
-  if (!version.empty() && !std::regex_match(version, rule)) {
+  if (!version.empty() && !matches(version, kAssetName)) {
     throw UserErrorException(what + " version '" + printable(version) +
                              "' must be letters, digits, '.', '_' or '-'");
   }

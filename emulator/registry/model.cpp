@@ -1,4 +1,3 @@
-#include <regex>
 
 #include "amlemu/errors.hpp"
 #include "amlemu/model.hpp"
@@ -6,6 +5,7 @@
 #include "common/fault.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "registry/model_store.hpp"
 #include "registry/registry.hpp"
 #include "workspace/layout.hpp"
@@ -40,8 +40,7 @@ struct ModelAccess {
 };
 
 void Model::validate_name(const std::string& name) {
-  static const std::regex rule(R"(^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$)");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, kAssetName)) {
     throw WebserviceException(
         "Error, provided model name is invalid. It must only consist of letters, numbers, "
         "dashes, periods, or underscores, start with a letter or number, and be between 1 and "

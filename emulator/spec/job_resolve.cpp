@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
+#include "common/text.hpp"
 #include "environment/registered_store.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
@@ -169,7 +170,7 @@ EnvironmentFile read_environment_file(const stdfs::path& file) {
          {"build", "os_type", "inference_config", "properties"}, warnings);
   if (!root["name"]) r.fail(root, "name", "is required");
   const auto name = r.str(root["name"], "name");
-  if (!std::regex_match(name, std::regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"))) {
+  if (!matches(name, kAssetName)) {
     r.fail(root["name"], "name", "'" + name + "' must be letters, digits, '.', '_' or '-'");
   }
   // The same reading as an inline environment of a job.
@@ -271,7 +272,7 @@ EnvironmentVersion register_environment_version(const Workspace& ws, const std::
                                                 const std::string& conda_file,
                                                 const std::string& description,
                                                 const nlohmann::json& tags) {
-  if (!std::regex_match(name, std::regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"))) {
+  if (!matches(name, kAssetName)) {
     throw UserErrorException("environment name '" + name +
                              "' must be letters, digits, '.', '_' or '-'");
   }

@@ -69,16 +69,30 @@ int duration_seconds(const std::string& text, const std::string& path) {
   return static_cast<int>(*s);
 }
 
-// The last segments of an ARM id: .../<kind>/<name>[/versions/<version>].
+// The last segments of an ARM id:
+// /subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.MachineLearningServices/workspaces/<w>/<kind>/<name>[/versions/<version>]
+// (case-insensitive but for the names).
 std::optional<std::pair<std::string, std::string>> arm_asset(const std::string& id,
                                                              const std::string& kind) {
-  const std::regex form("^/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
-                        "Microsoft\\.MachineLearningServices/workspaces/[^/]+/" + kind +
-                            "/([^/]+)(?:/versions/([^/]+))?$",
-                        std::regex::icase);
-  std::smatch m;
-  if (!std::regex_match(id, m, form)) return std::nullopt;
-  return std::make_pair(m[1].str(), m[2].str());
+  if (id.empty() || id[0] != '/') return std::nullopt;
+  std::vector<std::string> parts;
+  for (size_t start = 1;;) {
+    const auto slash = id.find('/', start);
+    parts.push_back(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (parts.size() != 10 && parts.size() != 12) return std::nullopt;
+  const std::string fixed[] = {"subscriptions", "", "resourcegroups", "", "providers",
+                               "microsoft.machinelearningservices", "workspaces", "", to_lower(kind)};
+  for (size_t i = 0; i < std::size(fixed); ++i) {
+    if (fixed[i].empty() ? parts[i].empty() : to_lower(parts[i]) != fixed[i]) return std::nullopt;
+  }
+  if (parts[9].empty()) return std::nullopt;
+  if (parts.size() == 12 && (to_lower(parts[10]) != "versions" || parts[11].empty())) {
+    return std::nullopt;
+  }
+  return std::make_pair(parts[9], parts.size() == 12 ? parts[11] : std::string());
 }
 
 }  // namespace
@@ -163,9 +177,8 @@ json sweep_from_rest(const json& p, const std::string& root) {
   json sweep;
   const auto& space = object(p, "searchSpace", root);
   if (space.empty()) fail(root + ".searchSpace", "is required");
-  static const std::regex parameter_name("^[a-zA-Z_]+[a-zA-Z0-9_]*$");
   for (const auto& [name, _] : space.items()) {
-    if (!std::regex_match(name, parameter_name)) {
+    if (!matches(name, kIdentifier)) {
       fail(root + ".searchSpace." + printable(name),
            "names are made of letters, digits and underscores, not starting with a digit");
     }
@@ -237,9 +250,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
   const std::string troot = is_sweep ? root + ".trial" : root;
   const json& t = is_sweep ? object(p, "trial", root) : p;
   if (is_sweep && t.empty()) fail(troot, "is required: the command each trial runs");
-  static const std::regex name_rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
-  static const std::regex identifier("^[A-Za-z_][A-Za-z0-9_]*$");
-  if (!std::regex_match(name, name_rule)) {
+  if (!matches(name, kRunName)) {
     fail("name", "'" + printable(name) + "' must be 1-255 letters, digits, '_' or '-'");
   }
 
@@ -261,7 +272,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
   job.environment = environment_reference(str(t, "environmentId", troot), troot + ".environmentId");
 
   for (const auto& [k, v] : object(t, "environmentVariables", troot).items()) {
-    if (!std::regex_match(k, identifier)) fail(troot + ".environmentVariables." + k, "is not a valid variable name");
+    if (!matches(k, kIdentifier)) fail(troot + ".environmentVariables." + k, "is not a valid variable name");
     if (!v.is_string()) fail(troot + ".environmentVariables." + k, "must be a string, got " + kind_of(v));
     e.environment_variables[k] = v.get<std::string>();
   }
@@ -313,7 +324,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
   std::map<std::string, std::string> replacement;
   for (const auto& [in_name, in] : object(p, "inputs", root).items()) {
     const auto path = root + ".inputs." + in_name;
-    if (!std::regex_match(in_name, identifier)) fail(path, "is not a valid input name");
+    if (!matches(in_name, kIdentifier)) fail(path, "is not a valid input name");
     if (!in.is_object()) fail(path, "must be an object with jobInputType, got " + kind_of(in));
     const auto type = to_lower(str(in, "jobInputType", path));
     if (type == "literal") {
@@ -341,7 +352,7 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
   for (const auto& [out_name, out] : object(p, "outputs", root).items()) {
     if (out_name == "default") continue;  // the service's own output: run history
     const auto path = root + ".outputs." + out_name;
-    if (!std::regex_match(out_name, identifier)) fail(path, "is not a valid output name");
+    if (!matches(out_name, kIdentifier)) fail(path, "is not a valid output name");
     if (!out.is_null() && !out.is_object()) fail(path, "must be an object, got " + kind_of(out));
     const auto type = out.is_object() ? to_lower(str(out, "jobOutputType", path)) : "";
     if (!type.empty() && type != "uri_folder" && type != "uri_file" && type != "custom_model" &&

@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
+#include "common/text.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
 #include "sweep/policy.hpp"
@@ -27,15 +28,6 @@ namespace {
 using spec::apply_override;
 using spec::Reader;
 
-// Compiled on first use, not at start-up: every amlemu command would pay for them.
-const std::regex& name_rule() {
-  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
-  return rule;
-}
-const std::regex& identifier_rule() {
-  static const std::regex rule("^[A-Za-z_][A-Za-z0-9_]*$");
-  return rule;
-}
 
 DataReference datastore_uri(const Reader& r, const YAML::Node& at, const std::string& key,
                             const std::string& uri) {
@@ -155,7 +147,7 @@ nlohmann::json spec::sweep_definition(const Reader& r, const YAML::Node& root, c
   try {
     sweep["searchSpace"] = yaml_json(root["search_space"]);
     for (const auto& [name, _] : sweep["searchSpace"].items()) {
-      if (!std::regex_match(name, std::regex("^[a-zA-Z_]+[a-zA-Z0-9_]*$"))) {
+      if (!matches(name, kIdentifier)) {
         r.fail(root["search_space"], "search_space." + name,
                "names are made of letters, digits and underscores, not starting with a digit");
       }
@@ -282,7 +274,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   std::string command = r.str(root["command"], "command");
   if (root["name"]) {
     e.run_name = r.str(root["name"], "name");
-    if (!std::regex_match(e.run_name, name_rule())) {
+    if (!matches(e.run_name, kRunName)) {
       r.fail(root["name"], "name", "'" + e.run_name + "' must be 1-255 letters, digits, '_' or '-'");
     }
   }
@@ -352,7 +344,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     if (!vars.IsMap()) r.fail(vars, "environment_variables", "must be a mapping");
     for (const auto& kv : vars) {
       const auto k = r.key(kv.first, "environment_variables");
-      if (!std::regex_match(k, identifier_rule())) {
+      if (!matches(k, kIdentifier)) {
         r.fail(kv.first, "environment_variables." + k, "is not a valid variable name");
       }
       if (!kv.second.IsScalar()) {
@@ -433,7 +425,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     for (const auto& kv : root["inputs"]) {
       const auto name = r.key(kv.first, "inputs");
       const auto key = "inputs." + name;
-      if (!std::regex_match(name, identifier_rule())) r.fail(kv.first, key, "is not a valid input name");
+      if (!matches(name, kIdentifier)) r.fail(kv.first, key, "is not a valid input name");
       const auto& v = kv.second;
       if (v.IsScalar()) {
         // Written into the command as it is, as the service does.
@@ -486,7 +478,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     for (const auto& kv : root["outputs"]) {
       const auto name = r.key(kv.first, "outputs");
       const auto key = "outputs." + name;
-      if (!std::regex_match(name, identifier_rule())) r.fail(kv.first, key, "is not a valid output name");
+      if (!matches(name, kIdentifier)) r.fail(kv.first, key, "is not a valid output name");
       std::string mode = "rw_mount";
       const auto& v = kv.second;
       if (v.IsMap()) {

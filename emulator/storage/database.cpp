@@ -11,6 +11,8 @@ namespace amlemu::storage {
 namespace {
 // Long enough that 16 concurrent writers queue instead of failing with "database is locked".
 constexpr int kBusyTimeoutMs = 30000;
+// Statements built from varying text (IN lists of any length) are not kept past this many.
+constexpr size_t kMaxCachedStatements = 128;
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
   throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -25,7 +27,14 @@ Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
 }
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (in_use_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Statement& Statement::bind(int index, const std::string& value) {
@@ -110,7 +119,27 @@ Database::Database(const std::filesystem::path& file, bool create) : file_(file)
 }
 
 Database::~Database() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
   if (db_) sqlite3_close(db_);
+}
+
+Statement Database::prepare(const std::string& sql) {
+  const auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    // The same statement twice at once (a loop inside a loop over it) gets its own copy.
+    if (it->second->in_use) return Statement(db_, sql);
+    it->second->in_use = true;
+    return Statement(db_, it->second->stmt, &it->second->in_use);
+  }
+  if (cache_.size() >= kMaxCachedStatements) return Statement(db_, sql);
+  auto c = std::make_unique<Cached>();
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &c->stmt, nullptr) != SQLITE_OK) {
+    fail(db_, "SQL prepare failed");
+  }
+  c->in_use = true;
+  auto& slot = cache_[sql] = std::move(c);
+  return Statement(db_, slot->stmt, &slot->in_use);
 }
 
 void Database::exec(const std::string& sql) {

@@ -5,21 +5,29 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace amlemu::storage {
 
+/// A prepared statement. One borrowed from its connection's cache goes back to it, reset, when
+/// it is destroyed; any other is finalized.
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql);
+  Statement(sqlite3* db, sqlite3_stmt* cached, bool* in_use)
+      : db_(db), stmt_(cached), in_use_(in_use) {}
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), in_use_(o.in_use_) {
+    o.stmt_ = nullptr;
+  }
 
   /// Binds by 1-based index; returns *this to chain.
   Statement& bind(int index, const std::string& value);
@@ -47,6 +55,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* in_use_ = nullptr;  // the cache's flag, for a borrowed statement
 };
 
 class Database {
@@ -59,7 +68,10 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(const std::string& sql);
-  Statement prepare(const std::string& sql) { return Statement(db_, sql); }
+  /// The statement for `sql`, compiled once per connection: repositories run the same few
+  /// statements many times (a stream polls the status, a supervisor writes several), and
+  /// compiling one costs more than running it.
+  Statement prepare(const std::string& sql);
   std::int64_t last_insert_rowid() const;
   int schema_version();
   /// True while a transaction is open on this connection.
@@ -68,6 +80,11 @@ class Database {
 
  private:
   void migrate();
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  std::unordered_map<std::string, std::unique_ptr<Cached>> cache_;
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
 };

@@ -27,7 +27,7 @@ namespace {
 
 using Sha1 = boost::uuids::detail::sha1;
 
-constexpr std::size_t kChunk = 1 << 20;  // read and hash files 1 MiB at a time
+constexpr std::size_t kChunk = 64 << 10;  // read and hash files 64 KiB at a time
 
 // The SDK's prefix for every snapshot error: "While attempting to take snapshot of <dir>: ".
 std::string snapshot_error(const stdfs::path& source, const std::string& what) {

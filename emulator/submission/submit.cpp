@@ -1,11 +1,11 @@
 // Experiment and submission: validate everything, then record the run and hand it to a detached
 // supervisor. Nothing is written before validation has passed.
-#include <regex>
 
 #include "amlemu/compute.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/experiment.hpp"
 #include "common/clock.hpp"
+#include "common/text.hpp"
 #include "history/run_store.hpp"
 #include "launch/supervisor_start.hpp"
 #include "spec/estimator_json.hpp"
@@ -186,8 +186,7 @@ void validate(const Workspace& ws, const Estimator& e) {
 }  // namespace
 
 Experiment::Experiment(const Workspace& ws, const std::string& name) : ws_(ws), name_(name) {
-  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, kRunName)) {
     throw UserErrorException("experiment_name '" + name +
                              "' is invalid: use 1 to 255 letters, digits, '_' or '-', starting "
                              "with a letter or digit");

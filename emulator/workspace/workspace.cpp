@@ -1,12 +1,12 @@
 #include "amlemu/workspace.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include "amlemu/errors.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "workspace/layout.hpp"
 #include "workspace/workspace_impl.hpp"
 
@@ -19,8 +19,7 @@ detail::WorkspaceImpl& detail::impl_of(const Workspace& ws) { return *ws.impl_; 
 namespace {
 
 void validate_workspace_name(const std::string& name) {
-  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$");
-  if (!std::regex_match(name, rule)) {
+  if (!matches(name, {.rest_extra = "_-", .min = 2, .max = 32})) {
     throw UserErrorException("workspace_name '" + name +
                              "' is invalid: it must be 2 to 32 characters, start with a letter "
                              "or digit and contain only letters, digits, '-' and '_'");
@@ -29,8 +28,7 @@ void validate_workspace_name(const std::string& name) {
 
 // Subscription and resource group become folder names: keep them to one safe path segment.
 void validate_segment(const char* field, const std::string& value) {
-  static const std::regex rule("^[A-Za-z0-9][A-Za-z0-9._()-]{0,89}$");
-  if (!std::regex_match(value, rule)) {
+  if (!matches(value, {.rest_extra = "._()-", .max = 90})) {
     throw UserErrorException(std::string(field) + " '" + value +
                              "' is invalid: use up to 90 letters, digits, '-', '_', '.', '(' "
                              "or ')', starting with a letter or digit");

@@ -5,6 +5,7 @@
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 
 using namespace amlemu;
 
@@ -29,4 +30,33 @@ TEST_CASE("timestamps are ISO-8601 UTC with milliseconds", "[clock]") {
   CHECK(iso_utc(t) == "2021-08-31T04:48:11.123Z");
   CHECK(log_stamp(t) == "2021-08-31T04:48:11.123000");
   CHECK(epoch_seconds(t) == 1630385291);
+}
+
+TEST_CASE("name rules say what the service's name patterns say", "[text]") {
+  // ^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$
+  CHECK(matches("tf-mnist_2", kRunName));
+  CHECK(matches("7", kRunName));
+  CHECK(matches(std::string(255, 'a'), kRunName));
+  CHECK_FALSE(matches(std::string(256, 'a'), kRunName));
+  CHECK_FALSE(matches("", kRunName));
+  CHECK_FALSE(matches("-a", kRunName));
+  CHECK_FALSE(matches("_a", kRunName));
+  CHECK_FALSE(matches("a.b", kRunName));
+  CHECK_FALSE(matches("a b", kRunName));
+  CHECK_FALSE(matches("caf\xc3\xa9", kRunName));
+  // ^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$
+  CHECK(matches("sklearn.model-1_2", kAssetName));
+  CHECK_FALSE(matches(".hidden", kAssetName));
+  CHECK_FALSE(matches("a/b", kAssetName));
+  // ^[A-Za-z_][A-Za-z0-9_]*$
+  CHECK(matches("_x1", kIdentifier));
+  CHECK(matches("learning_rate", kIdentifier));
+  CHECK_FALSE(matches("1x", kIdentifier));
+  CHECK_FALSE(matches("a-b", kIdentifier));
+  // ^[A-Za-z][A-Za-z0-9-]{1,15}$ (a compute name)
+  const NameRule compute{.digit_first = false, .rest_extra = "-", .min = 2, .max = 16};
+  CHECK(matches("cpu-cluster", compute));
+  CHECK_FALSE(matches("c", compute));
+  CHECK_FALSE(matches("1cpu", compute));
+  CHECK_FALSE(matches("a-very-long-cluster", compute));
 }
