@@ -302,3 +302,20 @@ TEST_CASE("job list of one experiment gives its newest runs, at most --max-resul
   CHECK(cli(t, {"job", "list", "--experiment-name", "second"}).json().size() == 1);
   for (const auto& id : ids) wait_terminal(t, id);
 }
+
+TEST_CASE("the top-level help lists every command group, and a misspelt group is a usage error", "[e2e]") {
+  TempHome t;
+  // A command line that names a group builds that group's parser alone; any other builds all.
+  const auto help = cli(t, {"--help"});
+  CHECK(help.code == 0);
+  for (const char* group : {"workspace", "datastore", "compute", "job", "model", "environment",
+                            "gpu", "data", "serve", "env"}) {
+    CHECK_THAT(help.out, Contains(std::string("  ") + group));
+  }
+  const auto group_help = cli(t, {"job", "--help"});
+  CHECK(group_help.code == 0);
+  CHECK_THAT(group_help.out, Contains("create"));
+  const auto wrong = cli(t, {"jobs", "list"});
+  CHECK(wrong.code == 2);
+  CHECK_THAT(wrong.err, Contains("subcommand"));
+}
