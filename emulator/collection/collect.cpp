@@ -53,4 +53,21 @@ FileList list_artifacts(const stdfs::path& artifacts) {
   return out;
 }
 
+bool little_to_collect(const stdfs::path& working_dir, const stdfs::path& named_outputs_dir) {
+  constexpr int kFewFiles = 64;
+  constexpr std::uintmax_t kSmallBytes = 16u << 20;
+  int files = 0;
+  std::uintmax_t bytes = 0;
+  for (const auto& root : {working_dir / "outputs", working_dir / "logs", named_outputs_dir}) {
+    std::error_code ec;
+    for (stdfs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code size_ec;
+      if (!it->is_regular_file(size_ec)) continue;
+      bytes += it->file_size(size_ec);
+      if (++files > kFewFiles || bytes > kSmallBytes) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace amlemu::collection

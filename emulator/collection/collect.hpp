@@ -24,6 +24,11 @@ int collect_named_outputs(const std::filesystem::path& named_outputs_dir,
                           const std::filesystem::path& artifacts,
                           const std::filesystem::path& datastore_dir, std::ostream& log);
 
+/// True when `working_dir`/outputs, `working_dir`/logs and `named_outputs_dir` together hold
+/// few and small files: copying them takes about no time, so Finalizing need not be shown before.
+bool little_to_collect(const std::filesystem::path& working_dir,
+                       const std::filesystem::path& named_outputs_dir);
+
 /// Every file of a run's artifacts folder with its size, for the run_files table.
 FileList list_artifacts(const std::filesystem::path& artifacts);
 

@@ -352,9 +352,11 @@ bool RunStore::set_status(const std::string& run_id, const std::string& status,
 }
 
 bool RunStore::set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates,
-                            const std::map<std::string, std::string>& properties) {
+                            const std::map<std::string, std::string>& properties,
+                            const std::vector<std::pair<std::string, long long>>& files) {
   storage::Transaction tx(db_);
   if (!properties.empty()) merge_properties(run_id, properties);
+  if (!files.empty()) add_files(run_id, files);
   bool last = false;
   for (const auto& u : updates) last = set_status(run_id, u.status, u.time, u.error);
   tx.commit();

@@ -105,9 +105,10 @@ class RunStore {
   /// Records several status changes in order, in one transaction, each as set_status does (one
   /// that is not allowed is left out: [Preparing, Canceled] after CancelRequested records
   /// Canceled). Returns whether the last was recorded. `properties` are merged in the same
-  /// transaction, as merge_properties does.
+  /// transaction, as merge_properties does, and `files` recorded as add_files does.
   bool set_statuses(const std::string& run_id, const std::vector<StatusUpdate>& updates,
-                    const std::map<std::string, std::string>& properties = {});
+                    const std::map<std::string, std::string>& properties = {},
+                    const std::vector<std::pair<std::string, long long>>& files = {});
   std::vector<StatusChange> status_history(const std::string& run_id);
   /// Newest first; only `experiment`'s runs when given; at most `limit` (0: all).
   std::vector<RunRecord> list(const std::optional<std::string>& experiment, int limit = 0);

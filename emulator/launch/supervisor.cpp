@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -424,8 +425,19 @@ class Driver {
   }
 
   // Finalizing: ./outputs and ./logs into run history, then the terminal status.
+  // Finalizing shows while a large ./outputs is copied; when there is little to copy it goes out
+  // with the file list and the terminal status, in one transaction.
   void finalize(const Outcome& outcome) {
-    if (outcome.through_finalizing && !status(RunStatus::Finalizing)) return;
+    if (outcome.through_finalizing) {
+      const bool little = std::all_of(nodes_.begin(), nodes_.end(), [](const NodeContext& n) {
+        return collection::little_to_collect(n.wd, n.job_dir / "named-outputs");
+      });
+      if (little) {
+        defer(RunStatus::Finalizing);
+      } else if (!status(RunStatus::Finalizing)) {
+        return;
+      }
+    }
     nlohmann::json collect_error;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       // Every node's ./outputs and ./logs land in one run history, as on the service.
@@ -451,10 +463,12 @@ class Driver {
       logs_.post(i, lines);
     }
     register_files();
-    if (outcome.status == RunStatus::Completed && !collect_error.is_null()) {
-      status(RunStatus::Failed, collect_error);
-    } else {
-      status(outcome.status.c_str(), outcome.error);
+    const bool recorded = outcome.status == RunStatus::Completed && !collect_error.is_null()
+                              ? status(RunStatus::Failed, collect_error)
+                              : status(outcome.status.c_str(), outcome.error);
+    // A cancel asked for while the run was finishing: it ends Canceled, as asked.
+    if (!recorded && store_.status(id_).value_or("") == RunStatus::CancelRequested) {
+      store_.set_status(id_, RunStatus::Canceled, clock_.wall_iso());
     }
   }
 
@@ -471,9 +485,10 @@ class Driver {
   void defer(const char* s) { deferred_.push_back({s, clock_.wall_iso(), nullptr}); }
   bool flush() {
     if (deferred_.empty()) return true;
-    const bool ok = store_.set_statuses(id_, deferred_, properties_);
+    const bool ok = store_.set_statuses(id_, deferred_, properties_, files_);
     deferred_.clear();
     properties_.clear();
+    files_.clear();
     // Before the processes start, a cancel asked for meanwhile (CancelRequested) refuses the
     // way forward: the run ends Canceled, as asked, not abandoned in CancelRequested.
     if (!ok && !processes_started_ &&
@@ -507,7 +522,8 @@ class Driver {
     register_files();
     status(RunStatus::Failed, error);
   }
-  void register_files() { store_.add_files(id_, collection::list_artifacts(artifacts_)); }
+  // The run's files, recorded with the next status.
+  void register_files() { files_ = collection::list_artifacts(artifacts_); }
 
   NodeContext prepare_node(const history::RunRecord& rec, size_t i) {
     JobFolder folder{ws_.state_dir(), ws_.name(), id_, target_, snapshot_source(rec),
@@ -625,6 +641,7 @@ class Driver {
   Workspace ws_;
   history::RunStore store_;
   std::map<std::string, std::string> properties_;  // held back like deferred_ statuses
+  collection::FileList files_;                      // so are the run's files
   std::string id_;
   Launcher& launcher_;
   Clock& clock_;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
@@ -22,6 +23,7 @@
 #include "history/run_store.hpp"
 #include "launch/supervisor.hpp"
 #include "workspace/layout.hpp"
+#include "workspace/upkeep.hpp"
 
 namespace amlemu::launch {
 
@@ -31,13 +33,16 @@ namespace {
 
 Interrupts g_interrupts;
 int g_handoff = -1;  // the submitter's end of the socket to the process forked ahead
+std::string g_announced;  // the state folder already handed to it, if any
 
 // The watchdog: a small process forked before the run starts anything. It holds the read end of
 // a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
 // supervisor ends, however it ends (SIGKILL included), the pipe closes and the watchdog kills
 // every process that still carries the run's scope: grandchildren that left their process group,
 // MPI daemons, an environment build in flight. Nothing of a run outlives its supervisor.
-void start_watchdog(const std::string& scope) {
+// Then, no longer in anyone's way, it folds the workspace's write-ahead log into the database
+// (when it has grown), so that the next command has little log to read back when it opens it.
+void start_watchdog(const std::string& scope, const stdfs::path& state_dir) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return;
   const pid_t pid = ::fork();
@@ -59,34 +64,82 @@ void start_watchdog(const std::string& scope) {
       break;  // end of file: the supervisor is gone
     }
     kill_scope(scope);
+    upkeep::fold_log(state_dir);
     ::_exit(0);
   }
   ::close(fds[0]);  // the write end stays open for the supervisor's life
 }
 
-// Reads the hand-off "<state dir>\n<run id>\n" (or end of file: no run was submitted).
-bool read_handoff(int fd, std::string& state_dir, std::string& run_id) {
-  std::string message;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    message.append(buf, static_cast<size_t>(n));
+// The hand-off, one line at a time: "<state dir>\n", then "<run id>\n" (end of file before a
+// whole line: no run was submitted).
+class HandoffReader {
+ public:
+  explicit HandoffReader(int fd) : fd_(fd) {}
+  bool line(std::string& out) {
+    for (;;) {
+      const auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        out = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return !out.empty();
+      }
+      char buf[4096];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buffer_.append(buf, static_cast<size_t>(n));
+    }
   }
-  const auto first = message.find('\n');
-  if (first == std::string::npos) return false;
-  const auto second = message.find('\n', first + 1);
-  if (second == std::string::npos) return false;
-  state_dir = message.substr(0, first);
-  run_id = message.substr(first + 1, second - first - 1);
-  return !state_dir.empty() && !run_id.empty();
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+// A supervisor's set-up, done before it knows its run: the scope and the watchdog, the signal
+// handlers, the workspace opened (none when it cannot be: the run then fails when it starts).
+std::optional<Workspace> begin_supervision(const stdfs::path& state_dir) {
+  if (const auto start = process_start_ticks(::getpid())) {
+    const auto scope = run_scope(::getpid(), *start);
+    start_watchdog(scope, state_dir);
+    ::setenv(kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
+  }
+  install_supervisor_handlers(g_interrupts);
+  try {
+    return Workspace::open_state_dir(state_dir);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
-// The process forked ahead, once detached: waits for its run, then supervises it.
+int supervise_run(const std::optional<Workspace>& opened, const stdfs::path& state_dir,
+                  const std::string& run_id) {
+  try {
+    const auto ws = opened ? *opened : Workspace::open_state_dir(state_dir);
+    auto launcher = make_local_launcher();
+    return supervise(ws, run_id, *launcher, real_clock(), g_interrupts);
+  } catch (const std::exception& e) {
+    std::cerr << "amlemu-runner: " << e.what() << "\n";
+    try {
+      const auto ws = Workspace::open_state_dir(state_dir);
+      history::RunStore(ws).set_status(
+          run_id, RunStatus::Failed, now_iso(),
+          {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
+    } catch (...) {
+    }
+    return 1;
+  }
+}
+
+// The process forked ahead, once detached: readies itself as soon as it knows the workspace
+// (while the submitter stores the snapshot and records the run), waits for its run, then
+// supervises it.
 [[noreturn]] void waiting_supervisor(int fd) {
+  HandoffReader handoff(fd);
   std::string state_dir, run_id;
-  if (!read_handoff(fd, state_dir, run_id)) ::_exit(0);
+  if (!handoff.line(state_dir)) ::_exit(0);
+  const auto ws = begin_supervision(state_dir);
+  if (!handoff.line(run_id)) ::_exit(0);
   ::close(fd);
   const auto log = layout::supervisor_log(state_dir, run_id);
   const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -94,7 +147,12 @@ bool read_handoff(int fd, std::string& state_dir, std::string& run_id) {
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
   }
-  ::_exit(run_supervisor_process(state_dir, run_id));
+  ::_exit(supervise_run(ws, state_dir, run_id));
+}
+
+bool send_all(int fd, const std::string& message) {
+  return ::send(fd, message.data(), message.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(message.size());
 }
 
 void start_runner_program(const Workspace& ws, const std::string& run_id) {
@@ -169,40 +227,34 @@ void prefork_supervisor() {
   }
 }
 
+void announce_workspace(const Workspace& ws) {
+  if (g_handoff < 0 || !g_announced.empty()) return;
+  const auto dir = ws.state_dir().string();
+  if (send_all(g_handoff, dir + "\n")) {
+    g_announced = dir;
+  } else {
+    ::close(g_handoff);  // gone: the runner program starts the run instead
+    g_handoff = -1;
+  }
+}
+
 void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
   if (g_handoff >= 0) {
-    const std::string message = ws.state_dir().string() + "\n" + run_id + "\n";
-    const ssize_t n = ::send(g_handoff, message.data(), message.size(), MSG_NOSIGNAL);
+    const auto dir = ws.state_dir().string();
+    // A process readied for another workspace cannot take this run: end it (end of file).
+    const bool ours = g_announced.empty() || g_announced == dir;
+    const bool sent = ours && send_all(g_handoff, (g_announced.empty() ? dir + "\n" : "") + run_id + "\n");
     ::close(g_handoff);  // end of file: the message is whole
     g_handoff = -1;
-    if (n == static_cast<ssize_t>(message.size())) return;
+    if (sent) return;
     // The process forked ahead is gone: start the program instead.
   }
   start_runner_program(ws, run_id);
 }
 
 int run_supervisor_process(const stdfs::path& state_dir, const std::string& run_id) {
-  if (const auto start = process_start_ticks(::getpid())) {
-    const auto scope = run_scope(::getpid(), *start);
-    start_watchdog(scope);
-    ::setenv(kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
-  }
-  install_supervisor_handlers(g_interrupts);
-  try {
-    const auto ws = Workspace::open_state_dir(state_dir);
-    auto launcher = make_local_launcher();
-    return supervise(ws, run_id, *launcher, real_clock(), g_interrupts);
-  } catch (const std::exception& e) {
-    std::cerr << "amlemu-runner: " << e.what() << "\n";
-    try {
-      const auto ws = Workspace::open_state_dir(state_dir);
-      history::RunStore(ws).set_status(
-          run_id, RunStatus::Failed, now_iso(),
-          {{"error", {{"code", "ServiceError"}, {"message", e.what()}}}});
-    } catch (...) {
-    }
-    return 1;
-  }
+  const auto ws = begin_supervision(state_dir);
+  return supervise_run(ws, state_dir, run_id);
 }
 
 }  // namespace amlemu::launch

@@ -20,6 +20,11 @@ namespace amlemu::launch {
 /// fork. $AMLEMU_SUPERVISOR=exec turns it off (every supervisor is then the runner program).
 void prefork_supervisor();
 
+/// Hands the workspace a run is about to be submitted to to the process forked ahead, so that it
+/// gets ready (opens the workspace, starts its watchdog) while the submitter stores the snapshot
+/// and records the run. Does nothing when nothing was forked ahead or it was told already.
+void announce_workspace(const Workspace& ws);
+
 /// Starts the run's supervisor, detached from the caller (its own session, reparented to init),
 /// through the process forked ahead when there is one, else the runner program. Returns once it
 /// has the run. Throws std::runtime_error when it cannot start.

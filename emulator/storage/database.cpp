@@ -178,6 +178,16 @@ void Database::migrate() {
   tx.commit();
 }
 
+void fold_log(const std::filesystem::path& file) noexcept {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
+      SQLITE_OK) {
+    // No busy timeout: a busy workspace is left alone rather than made to wait.
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
+  sqlite3_close(db);
+}
+
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 Transaction::Transaction(Database& db) : db_(db), nested_(db.in_transaction()) {

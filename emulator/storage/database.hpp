@@ -89,6 +89,10 @@ class Database {
   std::filesystem::path file_;
 };
 
+/// Copies the write-ahead log of the database `file` into it and truncates the log, unless
+/// another connection is reading or writing (then it leaves everything as it is). Never throws.
+void fold_log(const std::filesystem::path& file) noexcept;
+
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of failing
 /// on upgrade). Rolls back on destruction unless commit() was called. Inside another transaction
 /// it is a savepoint, so repository calls compose into one atomic change.

@@ -210,6 +210,7 @@ void start_supervisor(const Workspace& ws, const std::string& run_id) {
 Run submit_run(const Workspace& ws, const std::string& experiment, const Estimator& estimator,
                const std::string& parent_run_id) {
   validate(ws, estimator);
+  launch::announce_workspace(ws);  // the supervisor forked ahead gets ready meanwhile
   // The snapshot is stored once per content (and checked against the limits) before anything
   // about the run is written; a stored snapshot that no run uses is harmless and reusable.
   const std::string snapshot_id = submission::store_snapshot(

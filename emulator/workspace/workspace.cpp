@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/text.hpp"
 #include "workspace/layout.hpp"
+#include "workspace/upkeep.hpp"
 #include "workspace/workspace_impl.hpp"
 
 namespace amlemu {
@@ -170,3 +171,17 @@ std::vector<WorkspaceConfig> list_workspaces() {
 }
 
 }  // namespace amlemu
+
+namespace amlemu::upkeep {
+
+void fold_log(const stdfs::path& state_dir) noexcept {
+  // Reading back a log costs about a millisecond per MiB; folding one costs two syncs.
+  constexpr std::uintmax_t kFoldAbove = 256 << 10;
+  std::error_code ec;
+  const auto wal = stdfs::path(layout::database(state_dir).string() + "-wal");
+  const auto size = stdfs::file_size(wal, ec);
+  if (ec || size <= kFoldAbove) return;
+  storage::fold_log(layout::database(state_dir));
+}
+
+}  // namespace amlemu::upkeep
