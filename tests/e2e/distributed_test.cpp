@@ -212,6 +212,7 @@ TEST_CASE("PyTorch processes get the launch variables", "[e2e][distributed][pyto
 }
 
 TEST_CASE("real TensorFlow forms a MultiWorkerMirroredStrategy cluster from TF_CONFIG", "[e2e][distributed][tensorflow][tf-real]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   AMLEMU_SKIP_UNLESS(tensorflow_installed(), "TensorFlow for python3", kInstallDeps);
   TempHome t;
   set_up(t);
@@ -227,6 +228,7 @@ TEST_CASE("real TensorFlow forms a MultiWorkerMirroredStrategy cluster from TF_C
 }
 
 TEST_CASE("real TensorFlow trains with ParameterServerStrategy and the v2-style chief", "[e2e][distributed][tensorflow][tf-real]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   AMLEMU_SKIP_UNLESS(tensorflow_installed(), "TensorFlow for python3", kInstallDeps);
   TempHome t;
   set_up(t);

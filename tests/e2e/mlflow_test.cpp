@@ -65,6 +65,7 @@ TEST_CASE("hello-mlflow: log_param, log_metric and log_artifact land in job show
 }
 
 TEST_CASE("mlflow.sklearn.log_model with registered_model_name registers an mlflow_model version", "[e2e][mlflow]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   AMLEMU_SKIP_UNLESS(environments_possible(), "uv and a Python 3.11 interpreter", kInstallDeps);
   TempHome t;
   set_up(t);
@@ -88,6 +89,7 @@ TEST_CASE("mlflow.sklearn.log_model with registered_model_name registers an mlfl
 }
 
 TEST_CASE("a Keras script with mlflow.autolog() logs per-epoch metrics, its parameters and a model folder", "[e2e][mlflow]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   AMLEMU_SKIP_UNLESS(environments_possible(), "uv and a Python 3.11 interpreter", kInstallDeps);
   AMLEMU_SKIP_UNLESS(std::system("python3.11 -c 'import tensorflow' >/dev/null 2>&1") == 0 ||
                          std::system("python3 -c 'import sys, tensorflow; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1") == 0,

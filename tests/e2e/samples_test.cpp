@@ -58,17 +58,21 @@ void check_sample(const std::string& sample) {
 }  // namespace
 
 TEST_CASE("sample tf-mnist-multiworker trains on 2 workers", "[e2e][samples]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   check_sample("tf-mnist-multiworker");
 }
 
 TEST_CASE("sample tf-mnist-ps trains with parameter servers and ends cleanly", "[e2e][samples]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   check_sample("tf-mnist-ps");
 }
 
 TEST_CASE("sample tf-mnist-mpi trains on 2 nodes x 1 process", "[e2e][samples]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   check_sample("tf-mnist-mpi");
 }
 
 TEST_CASE("sample tf-mnist-mpi trains on 1 node x 2 processes", "[e2e][samples]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   check_sample("tf-mnist-mpi-1x2");
 }

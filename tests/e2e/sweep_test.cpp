@@ -238,6 +238,7 @@ TEST_CASE("bad sweep files get one line naming the field, and no run", "[e2e][sw
 }
 
 TEST_CASE("the notebook's sweep of tf-mnist: 8 trials 4 at a time on 4 nodes, Bandit, the best model registered", "[e2e][sweep]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   AMLEMU_SKIP_UNLESS(std::system("python3 -c 'import tensorflow' >/dev/null 2>&1") == 0,
                      "TensorFlow for python3", kInstallDeps);
   TempHome t;

@@ -14,6 +14,7 @@ const char* kData = "/usr/share/datasets/fashion-mnist";
 }
 
 TEST_CASE("the walkthrough's TensorFlow job reaches 0.87 test accuracy and registers its model", "[e2e][walkthrough]") {
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
   TempHome t;
   t.write_config("walk-ws");
   REQUIRE(cli(t, {"workspace", "create"}).code == 0);

@@ -70,6 +70,12 @@ inline int& failures_in_test_case() {
   return failures;
 }
 
+/// Whether this is the sanitizer suite: tests/sanitize.sh sets AMLEMU_SANITIZER_SUITE=1.
+inline bool in_sanitizer_suite() {
+  const char* v = std::getenv("AMLEMU_SANITIZER_SUITE");
+  return v != nullptr && std::string(v) == "1";
+}
+
 /// What the running test does without `what`: fail with `failure`, or print `line` and return.
 struct Skip {
   std::string failure;
@@ -102,6 +108,21 @@ inline Skip decide_skip(const std::string& what, const char* provided_by) {
       std::cout << amlemu_skip.line << std::flush;                                    \
       return;                                                                         \
     }                                                                                 \
+  } while (false)
+
+/// Skips, in the sanitizer suite only, a test that trains a real model: its time goes to Python
+/// and TensorFlow, which are not instrumented, and its C++ path (submission, supervision, MPI and
+/// TF_CONFIG set-up, collection) is the one lighter tests take under the sanitizers. It runs in
+/// the plain suite (tests/run.sh), which CI runs too. Reported as a skip, never a pass.
+#define AMLEMU_SKIP_IN_SANITIZER_SUITE(why)                                                     \
+  do {                                                                                        \
+    if (::amlemu::testing::in_sanitizer_suite()) {                                            \
+      std::cout << ::amlemu::testing::skip_line(                                              \
+                       Catch::getResultCapture().getCurrentTestName() + ": " + (why) +       \
+                       "; run by tests/run.sh, not again under the sanitizers")               \
+                << std::flush;                                                                \
+      return;                                                                                 \
+    }                                                                                         \
   } while (false)
 
 #if defined(CATCH_CONFIG_EXTERNAL_INTERFACES) && defined(CATCH_IMPL)
