@@ -28,6 +28,7 @@ constexpr Group kGroups[] = {
     {"environment", amlemu::cli::add_environment_commands},
     {"gpu", amlemu::cli::add_gpu_commands},
     {"data", amlemu::cli::add_data_commands},
+    {"mirror", amlemu::cli::add_mirror_commands},
     {"serve", amlemu::cli::add_service_commands},
     {"env", amlemu::cli::add_service_commands},
 };
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     cli::add_environment_commands(app, ctx);
     cli::add_gpu_commands(app, ctx);
     cli::add_data_commands(app, ctx);
+    cli::add_mirror_commands(app, ctx);
     cli::add_service_commands(app, ctx);
   }
   try {

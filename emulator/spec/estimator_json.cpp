@@ -9,7 +9,8 @@ namespace {
 json reference_to_json(const DataReference& d) {
   return {{"datastore", d.datastore_name}, {"name", d.data_reference_name},
           {"path", d.path_on_datastore},   {"mode", d.mode},
-          {"pathOnCompute", d.path_on_compute}, {"overwrite", d.overwrite}};
+          {"pathOnCompute", d.path_on_compute}, {"overwrite", d.overwrite},
+          {"mirrorUrl", d.mirror_url}};
 }
 
 DataReference reference_from_json(const json& j) {
@@ -20,6 +21,7 @@ DataReference reference_from_json(const json& j) {
   d.mode = j.at("mode").get<std::string>();
   d.path_on_compute = j.at("pathOnCompute").get<std::string>();
   d.overwrite = j.at("overwrite").get<bool>();
+  d.mirror_url = j.value("mirrorUrl", "");
   return d;
 }
 

@@ -8,6 +8,7 @@
 #include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/job_yaml.hpp"
+#include "amlemu/mirror.hpp"
 #include "common/clock.hpp"
 #include "common/text.hpp"
 #include "spec/data_inputs.hpp"
@@ -134,6 +135,23 @@ stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::s
 
 DataReference spec::data_input(const Workspace& ws, std::string uri, const std::string& path) {
   for (int hops = 0; hops < 4; ++hops) {
+    if (is_web_url(uri)) {
+      // A web URL (or a storage account's): served from the offline mirror, or refused now,
+      // before anything is recorded, with the command that fixes it.
+      std::optional<MirrorEntry> entry;
+      try {
+        entry = Mirror::open().find(uri);
+      } catch (const UserErrorException& e) {
+        fail(path, e.what());
+      }
+      if (!entry) {
+        fail(path, "'" + printable(uri) + "' is not in the offline mirror (runs have no network); add "
+                   "it with: " + mirror_add_command(uri));
+      }
+      DataReference ref;
+      ref.mirror_url = entry->url;
+      return ref;
+    }
     if (auto ds = parse_datastore_uri(ws, uri)) {
       if (ds->first == "workspaceartifactstore") {
         fail(path, "'" + printable(uri) + "': run history (workspaceartifactstore) cannot be a job "

@@ -10,6 +10,7 @@
 
 #include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
+#include "amlemu/mirror.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
@@ -456,7 +457,16 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         ref.mode = mode == "download" ? "download" : "mount";
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
-      } else if (path.size() <= 512 && spec::short_asset(path)) {
+      } else if ((path.size() <= 512 && spec::short_asset(path)) || is_web_url(path)) {
+        // A data asset stands for its URI; a web URL is served from the offline mirror (a
+        // malformed one, or one with credentials, is refused here, at its line).
+        if (is_web_url(path)) {
+          try {
+            normalize_web_url(path);
+          } catch (const UserErrorException& e) {
+            r.fail(v["path"], key + ".path", e.what());
+          }
+        }
         job.asset_inputs.push_back({name, path, mode});
       } else if (path.rfind("azureml:", 0) == 0 || path.find("://") != std::string::npos) {
         r.fail(v["path"], key + ".path", "'" + path + "' is not available offline; use a local "

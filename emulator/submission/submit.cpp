@@ -77,6 +77,7 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
           {"pathOnCompute",
            ref->path_on_compute.empty() ? nlohmann::json(nullptr) : nlohmann::json(ref->path_on_compute)},
           {"overwrite", ref->overwrite}};
+      if (!ref->mirror_url.empty()) refs[ref->data_reference_name]["mirrorUrl"] = ref->mirror_url;
     } else {
       arguments.push_back(param_string(std::get<nlohmann::json>(value)));
     }
@@ -167,6 +168,7 @@ void validate(const Workspace& ws, const Estimator& e) {
     if (const auto* ref = std::get_if<DataReference>(&value)) {
       const auto where =
           key.empty() ? "inputs." + ref->data_reference_name : "script_params." + key;
+      if (!ref->mirror_url.empty()) continue;  // the offline mirror's, checked when it was named
       std::optional<Datastore> ds;
       try {
         ds = Datastore::get(ws, ref->datastore_name);

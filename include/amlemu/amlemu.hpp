@@ -9,6 +9,7 @@
 #include "amlemu/experiment.hpp"
 #include "amlemu/hyperdrive.hpp"
 #include "amlemu/job_yaml.hpp"
+#include "amlemu/mirror.hpp"
 #include "amlemu/model.hpp"
 #include "amlemu/run.hpp"
 #include "amlemu/workspace.hpp"

@@ -21,6 +21,7 @@ struct DataReference {
   std::string mode = "mount";        // "mount" or "download"
   std::string path_on_compute;       // download only; empty: chosen by the node
   bool overwrite = false;
+  std::string mirror_url;  // a web URL served from the offline mirror (no datastore), else ""
 
   std::string to_string() const { return "$AZUREML_DATAREFERENCE_" + data_reference_name; }
   DataReference as_mount() const;

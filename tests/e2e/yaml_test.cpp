@@ -180,3 +180,67 @@ TEST_CASE("a missing compute says how to create it", "[e2e][yaml]") {
   CHECK(created.code == 0);
   CHECK(cli(t, {"compute", "show", "--name", "gpucluster"}).json()["vmSize"] == "Standard_DS3_v2");
 }
+
+TEST_CASE("a web input is read from the offline mirror, and a missing one names the command that adds it", "[e2e][yaml][mirror]") {
+  TempHome t;
+  set_up(t);
+  const std::string url = "https://azuremlexamples.blob.core.windows.net/datasets/iris.csv";
+  TempHome::write(t.work() / "iris.csv", "sepal_length,species\n5.1,setosa\n");
+  const std::string job = "type: command\n"
+                          "command: cat ${{inputs.iris}} ${{inputs.copy}}\n"
+                          "inputs:\n"
+                          "  iris:\n"
+                          "    type: uri_file\n"
+                          "    path: " + url + "\n"
+                          "  copy:\n"
+                          "    type: uri_file\n"
+                          "    path: " + url + "\n"
+                          "    mode: download\n"
+                          "environment: azureml:AzureML-sklearn-1.5@latest\n";
+  TempHome::write(t.work() / "iris.yml", job);
+
+  // Not mirrored: refused before anything is recorded, in one line that says how to fix it.
+  const auto missing = cli(t, {"job", "create", "--file", "iris.yml"});
+  INFO(missing.err);
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("inputs.iris.path: '" + url + "' is not in the offline mirror"));
+  CHECK_THAT(missing.err, Contains("amlemu mirror add '" + url + "' --file"));
+  CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+  CHECK(cli(t, {"job", "list"}).json().empty());
+
+  const auto added = cli(t, {"mirror", "add", url, "--file", "iris.csv"});
+  INFO(added.err);
+  REQUIRE(added.code == 0);
+  CHECK(added.json()["kind"] == "file");
+  CHECK(cli(t, {"mirror", "list"}).json().size() == 1);
+
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "iris.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  // Mounted and downloaded, the script reads the same bytes, under the URL's file name.
+  const std::string content = "sepal_length,species\n5.1,setosa\n";
+  CHECK_THAT(r.out, Contains(content + content));
+
+  // A copy changed under the mirror fails the run, naming the URL.
+  const auto sha1 = added.json()["sha1"].get<std::string>();
+  const auto copy = t.home() / "mirror" / "objects" / sha1 / "iris.csv";
+  REQUIRE(stdfs::exists(copy));
+  stdfs::permissions(copy, stdfs::perms::owner_write, stdfs::perm_options::add);
+  TempHome::write(copy, "tampered\n");
+  const auto tampered = cli(t, {"job", "create", "--stream", "--file", "iris.yml"});
+  CHECK(tampered.code != 0);
+  const auto show = cli(t, {"job", "show", "--name", run_id_of(tampered)}).json();
+  CHECK(show["status"] == "Failed");
+  CHECK_THAT(show["error"]["error"]["message"].get<std::string>(), Contains(url));
+  CHECK_THAT(show["error"]["error"]["message"].get<std::string>(), Contains("changed"));
+
+  // Credentials in a URL are refused, never stored.
+  TempHome::write(t.work() / "secret.yml",
+                  std::string(job).replace(job.find("https://"), 8, "https://me:pw@"));
+  const auto secret = cli(t, {"job", "create", "--file", "secret.yml"});
+  CHECK(secret.code == 1);
+  CHECK_THAT(secret.err, Contains("credentials"));
+  const auto refused = cli(t, {"mirror", "add", "https://me:pw@example.com/a.csv", "--file", "iris.csv"});
+  CHECK(refused.code == 1);
+  CHECK(cli(t, {"mirror", "list"}).json().size() == 1);
+}

@@ -1,0 +1,134 @@
+// Room: datastore. The offline mirror: which URLs it takes, what it keeps, what it refuses.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "amlemu/errors.hpp"
+#include "amlemu/mirror.hpp"
+#include "support/temp_home.hpp"
+
+using namespace amlemu;
+namespace stdfs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+void write(const stdfs::path& p, const std::string& text) {
+  stdfs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+}  // namespace
+
+TEST_CASE("web URLs: the schemes the mirror stands behind", "[mirror]") {
+  for (const char* url : {"https://azuremlexamples.blob.core.windows.net/datasets/iris.csv",
+                          "http://example.com/a", "HTTPS://Example.com/a",
+                          "wasbs://datasets@azuremlexamples.blob.core.windows.net/iris.csv",
+                          "abfss://fs@account.dfs.core.windows.net/p"}) {
+    INFO(url);
+    CHECK(is_web_url(url));
+  }
+  for (const char* not_web : {"azureml://datastores/workspaceblobstore/paths/a", "azureml:iris:1",
+                              "./data", "/abs/path", "ftp://host/x", "://x", "https:/x"}) {
+    INFO(not_web);
+    CHECK_FALSE(is_web_url(not_web));
+  }
+}
+
+TEST_CASE("web URLs: the key is the URL with its scheme and host in lower case", "[mirror]") {
+  CHECK(normalize_web_url("HTTPS://Example.COM/Data/Iris.csv?x=1") ==
+        "https://example.com/Data/Iris.csv?x=1");
+  CHECK(normalize_web_url("wasbs://Data@Acct.blob.core.windows.net/p") ==
+        "wasbs://data@acct.blob.core.windows.net/p");
+}
+
+TEST_CASE("web URLs: malformed ones and ones with credentials are refused, naming the URL", "[mirror]") {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"https://user:secret@example.com/a.csv", "credentials"},
+      {"https://user@example.com/a.csv", "credentials"},
+      {"wasbs://c:key@acct.blob.core.windows.net/p", "credentials"},
+      {"https://acct.blob.core.windows.net/c/a.csv?sv=2021&sig=abc", "SAS signature"},
+      {"https://example.com/a?token=abc", "token"},
+      {"https://example.com/a.csv#part", "fragment"},
+      {"https:///a.csv", "no host"},
+      {"https://exa mple.com/a", "whitespace"},
+      {std::string("https://example.com/a\nb"), "control"},
+      {"ftp://example.com/a", "not a web URL"},
+  };
+  for (const auto& [url, why] : bad) {
+    INFO(url);
+    try {
+      normalize_web_url(url);
+      FAIL("accepted");
+    } catch (const UserErrorException& e) {
+      CHECK_THAT(e.what(), Contains(why));
+      CHECK(std::string(e.what()).find('\n') == std::string::npos);
+      // A refused credential is not echoed back either.
+      CHECK(std::string(e.what()).find("secret") == std::string::npos);
+      CHECK(std::string(e.what()).find("sig=abc") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("the mirror keeps a file by content, finds it by URL and serves a checked copy", "[mirror]") {
+  testing::TempHome t;
+  Mirror m(t.root() / "mirror");
+  write(t.work() / "iris.csv", "a,b\n1,2\n");
+  const auto e = m.add_file("https://Example.com/datasets/iris.csv", t.work() / "iris.csv");
+  CHECK(e.url == "https://example.com/datasets/iris.csv");
+  CHECK(e.kind == "file");
+  CHECK(e.name == "iris.csv");
+  CHECK(e.size == 8);
+  const auto found = m.find("https://example.com/datasets/iris.csv");
+  REQUIRE(found);
+  const auto path = m.verified_path(*found);
+  CHECK(path.filename() == "iris.csv");
+  CHECK(path.parent_path().filename() == e.sha1);
+  CHECK_FALSE(m.find("https://example.com/other.csv"));
+  // The source may change or go: the mirror holds its own copy.
+  stdfs::remove(t.work() / "iris.csv");
+  CHECK(m.verified_path(*found) == path);
+  REQUIRE(m.list().size() == 1);
+}
+
+TEST_CASE("a mirror copy that changed under it is refused with the URL and the fix", "[mirror]") {
+  testing::TempHome t;
+  Mirror m(t.root() / "mirror");
+  write(t.work() / "a.csv", "1\n");
+  const auto e = m.add_file("https://example.com/a.csv", t.work() / "a.csv");
+  const auto path = m.verified_path(e);
+  stdfs::permissions(path, stdfs::perms::owner_write, stdfs::perm_options::add);
+  std::ofstream(path) << "2\n";
+  try {
+    m.verified_path(e);
+    FAIL("a changed copy was served");
+  } catch (const UserErrorException& ex) {
+    CHECK_THAT(ex.what(), Contains("https://example.com/a.csv"));
+    CHECK_THAT(ex.what(), Contains("changed"));
+    CHECK_THAT(ex.what(), Contains("amlemu mirror add"));
+  }
+}
+
+TEST_CASE("the mirror keeps folders, lists from a file, and removes unused copies", "[mirror]") {
+  testing::TempHome t;
+  Mirror m(t.root() / "mirror");
+  write(t.work() / "mnist/train.gz", "x");
+  write(t.work() / "mnist/test.gz", "y");
+  write(t.work() / "b.txt", "b");
+  write(t.work() / "urls.tsv", "# URL\tpath\nhttps://example.com/mnist/\tmnist\n\nhttps://example.com/b.txt\tb.txt\n");
+  const auto added = m.add_from_list(t.work() / "urls.tsv");
+  REQUIRE(added.size() == 2);
+  CHECK(added[0].kind == "folder");
+  CHECK(added[0].size == 2);
+  CHECK(stdfs::exists(m.verified_path(added[0]) / "train.gz"));
+  // A bad line anywhere adds nothing.
+  write(t.work() / "bad.tsv", "https://example.com/c.txt\tb.txt\nhttps://u:p@example.com/d\tb.txt\n");
+  CHECK_THROWS_AS(m.add_from_list(t.work() / "bad.tsv"), UserErrorException);
+  CHECK_FALSE(m.find("https://example.com/c.txt"));
+  // The same content under two URLs shares one copy, kept until neither uses it.
+  const auto again = m.add_file("https://mirror.example.org/b.txt", t.work() / "b.txt");
+  CHECK(again.sha1 == added[1].sha1);
+  CHECK(m.remove("https://example.com/b.txt"));
+  CHECK(stdfs::exists(m.verified_path(again)));
+  CHECK(m.remove("https://mirror.example.org/b.txt"));
+  CHECK_FALSE(stdfs::exists(m.root() / "objects" / again.sha1));
+  CHECK_FALSE(m.remove("https://mirror.example.org/b.txt"));
+}
