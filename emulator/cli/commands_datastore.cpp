@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "amlemu/blob.hpp"
 #include "amlemu/datastore.hpp"
 #include "cli/cli.hpp"
 
@@ -7,7 +8,10 @@ namespace amlemu::cli {
 
 namespace {
 nlohmann::json describe(const Datastore& ds) {
-  return {{"name", ds.name()}, {"type", ds.datastore_type()}, {"path", ds.root().string()}};
+  // The storage account and container a wasbs:// or blob https:// URL names it by.
+  const auto container = BlobContainer::of_datastore(ds.workspace(), ds.name()).name();
+  return {{"name", ds.name()}, {"type", ds.datastore_type()}, {"path", ds.root().string()},
+          {"accountName", storage_account_name(ds.workspace())}, {"containerName", container}};
 }
 nlohmann::json describe(const DataReference& r) {
   return {{"dataReference", r.to_string()},

@@ -51,6 +51,51 @@ std::optional<std::pair<std::string, std::string>> parse_datastore_uri(const Wor
   return std::nullopt;
 }
 
+std::optional<std::pair<std::string, std::string>> parse_storage_url(const Workspace& ws,
+                                                                     const std::string& url) {
+  const auto sep = url.find("://");
+  if (sep == std::string::npos) return std::nullopt;
+  const auto scheme = to_lower(url.substr(0, sep));
+  const auto rest = url.substr(sep + 3);
+  const auto slash = rest.find('/');
+  const auto authority = to_lower(rest.substr(0, slash));
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  path = path.substr(0, path.find('?'));
+  std::string account, container;
+  const auto host_of = [&](const std::string& host, const std::string& suffix) {
+    if (host.size() <= suffix.size() || !host.ends_with(suffix)) return false;
+    account = host.substr(0, host.size() - suffix.size());
+    return true;
+  };
+  if (scheme == "wasb" || scheme == "wasbs" || scheme == "abfs" || scheme == "abfss") {
+    const auto at = authority.find('@');
+    if (at == std::string::npos) return std::nullopt;
+    container = authority.substr(0, at);
+    const bool dfs = scheme.rfind("abfs", 0) == 0;
+    if (!host_of(authority.substr(at + 1), dfs ? ".dfs.core.windows.net" : ".blob.core.windows.net")) {
+      return std::nullopt;
+    }
+  } else if (scheme == "https" || scheme == "http") {
+    if (!host_of(authority, ".blob.core.windows.net")) return std::nullopt;
+    const auto cut = path.find('/');
+    container = path.substr(0, cut);
+    path = cut == std::string::npos ? "" : path.substr(cut + 1);
+  } else {
+    return std::nullopt;
+  }
+  if (account != to_lower(storage_account_name(ws))) return std::nullopt;
+  const auto guid = ws.get_details().value("workspaceid", std::string());
+  std::string datastore;
+  if (container == "azureml-blobstore-" + guid) datastore = "workspaceblobstore";
+  if (container == "azureml-filestore-" + guid) datastore = "workspacefilestore";
+  if (datastore.empty()) {
+    throw UserErrorException("'" + printable(url) + "' names container '" + printable(container) +
+                             "' of workspace " + ws.name() + "'s storage account, which is no "
+                             "datastore's (azureml-blobstore-" + guid + " is workspaceblobstore)");
+  }
+  return std::make_pair(datastore, clean(url, path));
+}
+
 stdfs::path local_path_of_uri(const Workspace& ws, const std::string& uri) {
   stdfs::path p;
   if (const auto job = job_output(uri)) {

@@ -135,6 +135,19 @@ stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::s
 
 DataReference spec::data_input(const Workspace& ws, std::string uri, const std::string& path) {
   for (int hops = 0; hops < 4; ++hops) {
+    // A URL of the workspace's own storage account is its datastore's data.
+    std::optional<std::pair<std::string, std::string>> storage;
+    try {
+      storage = parse_storage_url(ws, uri);
+    } catch (const UserErrorException& e) {
+      fail(path, e.what());
+    }
+    if (storage) {
+      DataReference ref;
+      ref.datastore_name = storage->first;
+      ref.path_on_datastore = storage->second;
+      return ref;
+    }
     if (is_web_url(uri)) {
       // A web URL (or a storage account's): served from the offline mirror, or refused now,
       // before anything is recorded, with the command that fixes it.

@@ -37,6 +37,7 @@ class Datastore {
   static Datastore get_default(const Workspace& ws);
 
   const std::string& name() const { return name_; }
+  const Workspace& workspace() const { return ws_; }
   /// "AzureBlob" or "AzureFile".
   std::string datastore_type() const;
   /// The folder that backs the datastore.
@@ -68,6 +69,17 @@ class Datastore {
 /// Throws UserErrorException when it names another workspace or its path leaves the datastore.
 std::optional<std::pair<std::string, std::string>> parse_datastore_uri(const Workspace& ws,
                                                                        const std::string& uri);
+
+/// A storage URL of `ws`'s own account (storage_account_name in blob.hpp):
+/// wasb[s]://<container>@<account>.blob.core.windows.net/<path>,
+/// abfs[s]://<container>@<account>.dfs.core.windows.net/<path> or
+/// https://<account>.blob.core.windows.net/<container>/<path>, whose container is a datastore's
+/// (azureml-blobstore-<workspace id>, azureml-filestore-<workspace id>). Returns {datastore,
+/// path (cleaned)}; nullopt for a URL of any other account (the offline mirror answers those).
+/// Throws UserErrorException naming the URL for a container of the account that is no
+/// datastore's, or a path that leaves its container ("..").
+std::optional<std::pair<std::string, std::string>> parse_storage_url(const Workspace& ws,
+                                                                     const std::string& url);
 
 /// Where the files an azureml:// URI names are on this machine: datastore URIs (above), the
 /// run-history store (datastore workspaceartifactstore, paths ExperimentRun/dcid.<run>/<file>)

@@ -244,3 +244,26 @@ TEST_CASE("a web input is read from the offline mirror, and a missing one names 
   CHECK(refused.code == 1);
   CHECK(cli(t, {"mirror", "list"}).json().size() == 1);
 }
+
+TEST_CASE("a wasbs:// input of the workspace's own storage account reads its datastore", "[e2e][yaml][mirror]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "data" / "numbers.txt", "4 5 6\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "data", "--target-path", "nums"}).code == 0);
+  const auto ds = cli(t, {"datastore", "show", "--name", "workspaceblobstore"}).json();
+  const auto url = "wasbs://" + ds["containerName"].get<std::string>() + "@" +
+                   ds["accountName"].get<std::string>() + ".blob.core.windows.net/nums";
+  TempHome::write(t.work() / "wasbs.yml", "type: command\n"
+                                          "command: cat ${{inputs.data}}/numbers.txt\n"
+                                          "inputs:\n"
+                                          "  data:\n"
+                                          "    type: uri_folder\n"
+                                          "    path: " + url + "\n"
+                                          "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "wasbs.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("4 5 6"));
+  // Nothing was needed from the mirror: the URL is the workspace's own.
+  CHECK(cli(t, {"mirror", "list"}).json().empty());
+}

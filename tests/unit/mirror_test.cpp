@@ -3,8 +3,11 @@
 
 #include <fstream>
 
+#include "amlemu/blob.hpp"
+#include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/mirror.hpp"
+#include "amlemu/workspace.hpp"
 #include "support/temp_home.hpp"
 
 using namespace amlemu;
@@ -131,4 +134,31 @@ TEST_CASE("the mirror keeps folders, lists from a file, and removes unused copie
   CHECK(m.remove("https://mirror.example.org/b.txt"));
   CHECK_FALSE(stdfs::exists(m.root() / "objects" / again.sha1));
   CHECK_FALSE(m.remove("https://mirror.example.org/b.txt"));
+}
+
+TEST_CASE("storage URLs of the workspace's own account name its datastores", "[mirror][datastore]") {
+  testing::TempHome t;
+  const auto ws = Workspace::create("sws", "sub", "rg");
+  const auto account = storage_account_name(ws);
+  const auto guid = ws.get_details()["workspaceid"].get<std::string>();
+  const auto blob = "azureml-blobstore-" + guid;
+  using P = std::pair<std::string, std::string>;
+  CHECK(parse_storage_url(ws, "wasbs://" + blob + "@" + account + ".blob.core.windows.net/a/b.csv") ==
+        P{"workspaceblobstore", "a/b.csv"});
+  CHECK(parse_storage_url(ws, "WASB://" + blob + "@" + account + ".blob.core.windows.net/") ==
+        P{"workspaceblobstore", ""});
+  CHECK(parse_storage_url(ws, "https://" + account + ".blob.core.windows.net/" + blob + "/x/y") ==
+        P{"workspaceblobstore", "x/y"});
+  CHECK(parse_storage_url(ws, "abfss://azureml-filestore-" + guid + "@" + account + ".dfs.core.windows.net/d") ==
+        P{"workspacefilestore", "d"});
+  // Other accounts and other URLs are not the workspace's: the mirror answers those.
+  CHECK_FALSE(parse_storage_url(ws, "wasbs://datasets@azuremlexamples.blob.core.windows.net/iris.csv"));
+  CHECK_FALSE(parse_storage_url(ws, "https://azuremlexamples.blob.core.windows.net/datasets/iris.csv"));
+  CHECK_FALSE(parse_storage_url(ws, "https://example.com/" + blob + "/x"));
+  CHECK_FALSE(parse_storage_url(ws, "wasbs://" + account + ".blob.core.windows.net/x"));
+  // The account's other containers, and paths that leave a container, are refused by name.
+  CHECK_THROWS_WITH(parse_storage_url(ws, "wasbs://other@" + account + ".blob.core.windows.net/x"),
+                    Contains("container 'other'"));
+  CHECK_THROWS_WITH(parse_storage_url(ws, "wasbs://" + blob + "@" + account + ".blob.core.windows.net/../x"),
+                    Contains(".."));
 }
