@@ -1,10 +1,12 @@
 #include "amlemu/datastore.hpp"
 
 #include <iostream>
+#include <sstream>
 
 #include "amlemu/errors.hpp"
 #include "common/fault.hpp"
 #include "common/fs.hpp"
+#include "common/hash.hpp"
 #include "common/ids.hpp"
 #include "common/text.hpp"
 #include "workspace/layout.hpp"
@@ -25,6 +27,36 @@ DataReference DataReference::as_download(const std::string& path_on_compute) con
   r.mode = "download";
   r.path_on_compute = path_on_compute;
   return r;
+}
+
+std::string Datastore::upload_local(const Workspace& ws, const stdfs::path& local) {
+  std::error_code ec;
+  const bool folder = stdfs::is_directory(local, ec);
+  if (!folder && !stdfs::is_regular_file(local, ec)) {
+    throw UserErrorException("'" + local.string() + "' does not exist");
+  }
+  Sha1 h;
+  if (folder) {
+    for (const auto& f : fs::list_files(local)) {
+      h.update(f);
+      h.update(fs::read_file(local / f));
+    }
+  } else {
+    h.update(fs::read_file(local));
+  }
+  const std::string dir = "LocalUpload/" + h.hex().substr(0, 32);
+  const auto name = stdfs::absolute(local).lexically_normal();
+  const std::string target =
+      dir + "/" + (name.has_filename() ? name.filename() : name.parent_path().filename()).string();
+  const auto ds = get_default(ws);
+  std::ostringstream quiet;
+  if (folder) {
+    ds.upload(local, target, false, false, quiet);
+  } else {
+    stdfs::create_directories(ds.root() / dir);
+    stdfs::copy_file(local, ds.root() / target, stdfs::copy_options::skip_existing);
+  }
+  return target;
 }
 
 Datastore Datastore::get(const Workspace& ws, const std::string& name) {

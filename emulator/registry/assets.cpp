@@ -82,8 +82,19 @@ std::optional<DataVersion> get_data_version(const Workspace& ws, const std::stri
 }
 
 std::vector<DataVersion> list_data_versions(const Workspace& ws,
-                                            const std::optional<std::string>& name) {
-  return registry::DataStore(ws).list(name);
+                                            const std::optional<std::string>& name,
+                                            bool include_archived) {
+  return registry::DataStore(ws).list(name, include_archived);
+}
+
+int archive_data_version(const Workspace& ws, const std::string& name, const std::string& version,
+                         bool archived) {
+  registry::DataStore store(ws);
+  if (version.empty() ? store.list(name, true).empty() : !store.find(name, version)) {
+    throw NotFoundException("data asset " + name + (version.empty() ? "" : ":" + version) +
+                            " not found in workspace " + ws.name());
+  }
+  return store.set_archived(name, version, archived);
 }
 
 DataVersion create_data_version(const Workspace& ws, const DataVersion& data) {

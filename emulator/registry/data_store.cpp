@@ -7,7 +7,7 @@ namespace amlemu::registry {
 
 namespace {
 
-constexpr const char* kColumns = "name, version, data_type, uri, definition, created_time";
+constexpr const char* kColumns = "name, version, data_type, uri, definition, created_time, archived";
 
 DataVersion read_row(storage::Statement& st) {
   DataVersion d;
@@ -17,6 +17,7 @@ DataVersion read_row(storage::Statement& st) {
   d.uri = st.text(3);
   d.definition = nlohmann::json::parse(st.text(4));
   d.created_time = st.text(5);
+  d.archived = st.integer(6) != 0;
   return d;
 }
 
@@ -24,7 +25,8 @@ DataVersion read_row(storage::Statement& st) {
 
 std::optional<DataVersion> DataStore::find(const std::string& name, const std::string& version) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM data_versions WHERE name = ?1";
-  sql += version.empty() ? " ORDER BY created_time DESC, rowid DESC LIMIT 1" : " AND version = ?2";
+  sql += version.empty() ? " AND archived = 0 ORDER BY created_time DESC, rowid DESC LIMIT 1"
+                         : " AND version = ?2";
   auto st = detail::database(ws_).prepare(sql);
   st.bind(1, name);
   if (!version.empty()) st.bind(2, version);
@@ -32,15 +34,28 @@ std::optional<DataVersion> DataStore::find(const std::string& name, const std::s
   return read_row(st);
 }
 
-std::vector<DataVersion> DataStore::list(const std::optional<std::string>& name) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM data_versions";
-  if (name) sql += " WHERE name = ?1";
+std::vector<DataVersion> DataStore::list(const std::optional<std::string>& name,
+                                        bool include_archived) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM data_versions WHERE 1";
+  if (name) sql += " AND name = ?1";
+  if (!include_archived) sql += " AND archived = 0";
   sql += " ORDER BY created_time DESC, rowid DESC";
   auto st = detail::database(ws_).prepare(sql);
   if (name) st.bind(1, *name);
   std::vector<DataVersion> out;
   while (st.step()) out.push_back(read_row(st));
   return out;
+}
+
+int DataStore::set_archived(const std::string& name, const std::string& version, bool archived) {
+  auto& db = detail::database(ws_);
+  auto st = db.prepare(version.empty()
+                           ? "UPDATE data_versions SET archived = ?1 WHERE name = ?2"
+                           : "UPDATE data_versions SET archived = ?1 WHERE name = ?2 AND version = ?3");
+  st.bind(1, archived ? 1 : 0).bind(2, name);
+  if (!version.empty()) st.bind(3, version);
+  st.run();
+  return db.changes();
 }
 
 DataVersion DataStore::insert_or_get(DataVersion d) {

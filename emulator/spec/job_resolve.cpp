@@ -98,27 +98,8 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
   Estimator e = job.spec.estimator;
   apply_environment(ws, job.environment, e);
   for (const auto& in : job.local_inputs) {
-    // Local data is uploaded once per content, as the service does (LocalUpload/<hash>/).
-    Sha1 h;
-    std::error_code ec;
-    if (stdfs::is_directory(in.path, ec)) {
-      for (const auto& f : fs::list_files(in.path)) {
-        h.update(f);
-        h.update(fs::read_file(in.path / f));
-      }
-    } else {
-      h.update(fs::read_file(in.path));
-    }
-    const std::string folder = "LocalUpload/" + h.hex().substr(0, 32);
-    const std::string target = folder + "/" + in.path.filename().string();
     const auto ds = Datastore::get_default(ws);
-    std::ostringstream quiet;
-    if (stdfs::is_directory(in.path, ec)) {
-      ds.upload(in.path, target, false, false, quiet);
-    } else {
-      stdfs::create_directories(ds.root() / folder);
-      stdfs::copy_file(in.path, ds.root() / target, stdfs::copy_options::skip_existing);
-    }
+    const auto target = Datastore::upload_local(ws, in.path);
     DataReference ref;
     ref.datastore_name = ds.name();
     ref.data_reference_name = in.name;

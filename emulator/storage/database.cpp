@@ -153,6 +153,8 @@ void Database::exec(const std::string& sql) {
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
+int Database::changes() const { return sqlite3_changes(db_); }
+
 int Database::schema_version() {
   auto st = prepare("PRAGMA user_version");
   st.step();

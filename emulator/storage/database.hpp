@@ -73,6 +73,8 @@ class Database {
   /// compiling one costs more than running it.
   Statement prepare(const std::string& sql);
   std::int64_t last_insert_rowid() const;
+  /// Rows the last INSERT, UPDATE or DELETE changed.
+  int changes() const;
   int schema_version();
   /// True while a transaction is open on this connection.
   bool in_transaction() const;

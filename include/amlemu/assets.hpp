@@ -48,14 +48,30 @@ struct DataVersion {
   std::string uri;
   nlohmann::json definition = nlohmann::json::object();  // description, tags, properties
   std::string created_time;
+  bool archived = false;  // skipped by @latest and listings, still usable by its version
 };
 
-/// The version asked for, or with an empty `version` the newest.
+/// The version asked for (archived or not), or with an empty `version` the newest version that
+/// is not archived (what azureml:<name>@latest means).
 std::optional<DataVersion> get_data_version(const Workspace& ws, const std::string& name,
                                             const std::string& version = "");
-/// Newest first; only `name`'s versions when given.
+/// Newest first; only `name`'s versions when given; archived ones only when asked for.
 std::vector<DataVersion> list_data_versions(const Workspace& ws,
-                                            const std::optional<std::string>& name = std::nullopt);
+                                            const std::optional<std::string>& name = std::nullopt,
+                                            bool include_archived = false);
+/// A data asset's path as its URI: a URI stays as it is (a web URL is checked for credentials),
+/// a local file or folder (relative to `base`) is uploaded once per content to the default
+/// datastore and named by its azureml://datastores/... URI.
+std::string data_path_uri(const Workspace& ws, const std::string& path,
+                          const std::filesystem::path& base);
+/// Records the data asset a data.schema.json file describes (name, version, type, path,
+/// description, tags). UserErrorException "<file>:<line>: <key>: <problem>" for a bad file.
+DataVersion create_data_from_file(const Workspace& ws, const std::filesystem::path& file);
+/// Archives that version of a data asset, or with an empty `version` every version of it
+/// (NotFoundException when there is none); `archived` false restores. Returns how many
+/// versions it changed.
+int archive_data_version(const Workspace& ws, const std::string& name, const std::string& version,
+                         bool archived = true);
 /// Records a data version (UserErrorException for a bad name, type or URI, or a version that
 /// exists with another URI; the same URI returns the existing version).
 DataVersion create_data_version(const Workspace& ws, const DataVersion& data);

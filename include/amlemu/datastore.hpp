@@ -35,6 +35,10 @@ class Datastore {
   /// Throws NotFoundException when the workspace has no such datastore.
   static Datastore get(const Workspace& ws, const std::string& name);
   static Datastore get_default(const Workspace& ws);
+  /// Uploads a local file or folder to the default datastore once per content, as the service
+  /// does with a job's or a data asset's local path: LocalUpload/<32 hex of its content>/<its
+  /// name>. Returns that path on the datastore. UserErrorException when it does not exist.
+  static std::string upload_local(const Workspace& ws, const std::filesystem::path& local);
 
   const std::string& name() const { return name_; }
   const Workspace& workspace() const { return ws_; }

@@ -99,7 +99,7 @@ TEST_CASE("a data asset made with 'amlemu data create' is a job input by name", 
   // Not a URI, a datastore that does not exist, a path leaving the datastore: refused, with the
   // reason, and nothing recorded.
   for (const auto& [path, why] : std::vector<std::pair<std::string, std::string>>{
-           {"nums", "is not a URI"},
+           {"nums", "'nums' does not exist"},
            {"azureml://datastores/nosuch/paths/x", "nosuch"},
            {"azureml://datastores/workspaceblobstore/paths/../x", ".."}}) {
     const auto bad = cli(t, {"data", "create", "--name", "numbers", "--path", path});
@@ -266,4 +266,66 @@ TEST_CASE("a wasbs:// input of the workspace's own storage account reads its dat
   CHECK_THAT(r.out, Contains("4 5 6"));
   // Nothing was needed from the mirror: the URL is the workspace's own.
   CHECK(cli(t, {"mirror", "list"}).json().empty());
+}
+
+TEST_CASE("a data asset from a data.yml with a local folder, used by @latest, archived and restored", "[e2e][yaml][data]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "v1" / "numbers.txt", "one\n");
+  TempHome::write(t.work() / "v2" / "numbers.txt", "two\n");
+  TempHome::write(t.work() / "data.yml", "$schema: https://azuremlschemas.azureedge.net/latest/data.schema.json\n"
+                                         "name: numbers\n"
+                                         "type: uri_folder\n"
+                                         "path: v1\n"
+                                         "description: the first numbers\n"
+                                         "tags: {source: e2e}\n");
+  const auto v1 = cli(t, {"data", "create", "--file", "data.yml"});
+  INFO(v1.err);
+  REQUIRE(v1.code == 0);
+  CHECK(v1.json()["version"] == "1");
+  CHECK(v1.json()["tags"]["source"] == "e2e");
+  CHECK_THAT(v1.json()["path"].get<std::string>(),
+             Contains("azureml://datastores/workspaceblobstore/paths/LocalUpload/"));
+  const auto v2 = cli(t, {"data", "create", "--name", "numbers", "--path", "v2"});
+  INFO(v2.err);
+  REQUIRE(v2.code == 0);
+  CHECK(v2.json()["version"] == "2");
+
+  TempHome::write(t.work() / "job.yml", "type: command\n"
+                                        "command: cat ${{inputs.data}}/numbers.txt\n"
+                                        "inputs:\n"
+                                        "  data:\n"
+                                        "    type: uri_folder\n"
+                                        "    path: azureml:numbers@latest\n"
+                                        "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto latest = cli(t, {"job", "create", "--stream", "--file", "job.yml"});
+  INFO(latest.out << latest.err);
+  REQUIRE(latest.code == 0);
+  CHECK_THAT(latest.out, Contains("two"));
+
+  // Archived, version 2 is skipped by @latest and hidden from the list, but still there.
+  REQUIRE(cli(t, {"data", "archive", "--name", "numbers", "--version", "2"}).code == 0);
+  CHECK(cli(t, {"data", "list"}).json().size() == 1);
+  CHECK(cli(t, {"data", "list", "--include-archived"}).json().size() == 2);
+  CHECK(cli(t, {"data", "show", "--name", "numbers", "--version", "2"}).json()["archived"] == true);
+  const auto after = cli(t, {"job", "create", "--stream", "--file", "job.yml"});
+  REQUIRE(after.code == 0);
+  CHECK_THAT(after.out, Contains("one"));
+
+  // Every version archived: @latest names nothing, and the job is refused at submit.
+  REQUIRE(cli(t, {"data", "archive", "--name", "numbers"}).code == 0);
+  const auto none = cli(t, {"job", "create", "--file", "job.yml"});
+  CHECK(none.code == 1);
+  CHECK_THAT(none.err, Contains("inputs.data.path: data asset numbers does not exist"));
+  REQUIRE(cli(t, {"data", "restore", "--name", "numbers", "--version", "2"}).code == 0);
+  CHECK(cli(t, {"data", "show", "--name", "numbers"}).json()["version"] == "2");
+
+  // Bad files: the line and key named, nothing recorded.
+  TempHome::write(t.work() / "bad.yml", "name: numbers\ntype: table\npath: v1\n");
+  const auto bad = cli(t, {"data", "create", "--file", "bad.yml"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("bad.yml:2: type: 'table' is not uri_file, uri_folder or mltable"));
+  TempHome::write(t.work() / "gone.yml", "name: numbers\npath: ./nowhere\n");
+  CHECK_THAT(cli(t, {"data", "create", "--file", "gone.yml"}).err, Contains("gone.yml:2: path:"));
+  CHECK(cli(t, {"data", "list", "--include-archived"}).json().size() == 2);
 }

@@ -1,8 +1,10 @@
-// Room: datastore. The offline mirror: which URLs it takes, what it keeps, what it refuses.
+// Rooms: datastore and registry. The offline mirror (which URLs it takes, what it keeps, what it
+// refuses), storage URLs of the workspace's own account, and data asset version rules.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 
+#include "amlemu/assets.hpp"
 #include "amlemu/blob.hpp"
 #include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
@@ -161,4 +163,40 @@ TEST_CASE("storage URLs of the workspace's own account name its datastores", "[m
                     Contains("container 'other'"));
   CHECK_THROWS_WITH(parse_storage_url(ws, "wasbs://" + blob + "@" + account + ".blob.core.windows.net/../x"),
                     Contains(".."));
+}
+
+TEST_CASE("data asset versions: next integer, @latest skips archived, archived still usable by version", "[data]") {
+  testing::TempHome t;
+  const auto ws = Workspace::create("dws", "sub", "rg");
+  const auto uri = [](int i) { return "azureml://datastores/workspaceblobstore/paths/d" + std::to_string(i); };
+  DataVersion d;
+  d.name = "iris";
+  d.uri = uri(1);
+  CHECK(create_data_version(ws, d).version == "1");
+  d.uri = uri(2);
+  CHECK(create_data_version(ws, d).version == "2");
+  d.version = "v-special";  // a version that is not a number does not move the count
+  d.uri = uri(3);
+  CHECK(create_data_version(ws, d).version == "v-special");
+  d.version = "";
+  d.uri = uri(4);
+  CHECK(create_data_version(ws, d).version == "3");
+  // The same version again: the same URI returns it, another is refused.
+  d.version = "3";
+  CHECK(create_data_version(ws, d).uri == uri(4));
+  d.uri = uri(5);
+  CHECK_THROWS_AS(create_data_version(ws, d), UserErrorException);
+
+  CHECK(get_data_version(ws, "iris")->version == "3");
+  CHECK(archive_data_version(ws, "iris", "3") == 1);
+  CHECK(get_data_version(ws, "iris")->version == "v-special");  // newest not archived
+  CHECK(get_data_version(ws, "iris", "3")->archived);            // still there by its version
+  CHECK(list_data_versions(ws, std::string("iris")).size() == 3);
+  CHECK(list_data_versions(ws, std::string("iris"), true).size() == 4);
+  CHECK(archive_data_version(ws, "iris", "") == 4);
+  CHECK_FALSE(get_data_version(ws, "iris"));
+  CHECK(archive_data_version(ws, "iris", "1", false) == 1);
+  CHECK(get_data_version(ws, "iris")->version == "1");
+  CHECK_THROWS_AS(archive_data_version(ws, "nothing", ""), NotFoundException);
+  CHECK_THROWS_AS(archive_data_version(ws, "iris", "9"), NotFoundException);
 }

@@ -6,6 +6,7 @@
 #include "amlemu/assets.hpp"
 #include "amlemu/blob.hpp"
 #include "amlemu/service.hpp"
+#include "common/text.hpp"
 #include "server/arm.hpp"
 #include "server/service.hpp"
 #include "server/state.hpp"
@@ -242,7 +243,7 @@ json data_resource(const Workspace& ws, const DataVersion& d) {
   json props = {{"description", d.definition.contains("description") ? d.definition["description"] : json(nullptr)},
                 {"tags", d.definition.contains("tags") ? d.definition["tags"] : json::object()},
                 {"properties", d.definition.contains("properties") ? d.definition["properties"] : json::object()},
-                {"isArchived", false},
+                {"isArchived", d.archived},
                 {"isAnonymous", d.definition.value("isAnonymous", false)},
                 {"dataUri", d.uri},
                 {"dataType", d.type},
@@ -255,8 +256,11 @@ json data_resource(const Workspace& ws, const DataVersion& d) {
 }
 
 Response data_versions_list(Call& call) {
+  // listViewType: ActiveOnly (the default), ArchivedOnly or All, as the service takes it.
+  const auto view = to_lower(call.query_value("listViewType"));
   json items = json::array();
-  for (const auto& d : list_data_versions(call.workspace(), call.param("name"))) {
+  for (const auto& d : list_data_versions(call.workspace(), call.param("name"), view != "activeonly" && !view.empty())) {
+    if (view == "archivedonly" && !d.archived) continue;
     items.push_back(data_resource(call.workspace(), d));
   }
   return json_response(call, 200, arm::list(arm::top(items, call.query_value("$top"))));
@@ -300,7 +304,14 @@ Response data_put(Call& call) {
                   {"tags", object_or_empty(p, "tags")},
                   {"properties", object_or_empty(p, "properties")},
                   {"isAnonymous", bool_field(p, "isAnonymous", false, "properties.isAnonymous")}};
-  return json_response(call, 201, data_resource(call.workspace(), create_data_version(call.workspace(), d)));
+  auto made = create_data_version(call.workspace(), d);
+  // The SDK archives and restores a version by putting it again with isArchived set.
+  const bool archived = bool_field(p, "isArchived", false, "properties.isArchived");
+  if (archived != made.archived) {
+    archive_data_version(call.workspace(), made.name, made.version, archived);
+    made.archived = archived;
+  }
+  return json_response(call, 201, data_resource(call.workspace(), made));
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ Statements take their arguments as ``?`` parameters; none is built from user inp
 """
 from azureml.exceptions import SchemaVersionError
 
-#: The highest migration number this package knows (``emulator/storage/sql/006_*.sql``).
-SCHEMA_VERSION = 6
+#: The highest migration number this package knows (``emulator/storage/sql/007_*.sql``).
+SCHEMA_VERSION = 7
 #: The oldest schema the statements below work with: the tables of ``001_initial.sql``.
 OLDEST_SCHEMA_VERSION = 1
 
