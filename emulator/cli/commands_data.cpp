@@ -41,7 +41,10 @@ void add_data_commands(CLI::App& app, Context& ctx) {
       if (!name.empty() || !path.empty()) {
         throw UserErrorException("--file: give the name and path in the file, not with --name or --path");
       }
-      print_json(serialize(create_data_from_file(ctx.workspace(), file)));
+      std::vector<std::string> warnings;
+      const auto made = create_data_from_file(ctx.workspace(), file, &warnings);
+      for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+      print_json(serialize(made));
       return;
     }
     if (name.empty()) throw UserErrorException("--name: is required (or --file)");

@@ -28,7 +28,8 @@ std::string data_path_uri(const Workspace& ws, const std::string& path, const st
          Datastore::upload_local(ws, local);
 }
 
-DataVersion create_data_from_file(const Workspace& ws, const stdfs::path& file) {
+DataVersion create_data_from_file(const Workspace& ws, const stdfs::path& file,
+                                  std::vector<std::string>* warnings_out) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file.string());
@@ -75,7 +76,9 @@ DataVersion create_data_from_file(const Workspace& ws, const stdfs::path& file) 
     }
   }
   d.created_time = now_iso();
-  return create_data_version(ws, d);
+  auto made = create_data_version(ws, d);
+  if (warnings_out) warnings_out->insert(warnings_out->end(), warnings.begin(), warnings.end());
+  return made;
 }
 
 }  // namespace amlemu

@@ -66,7 +66,9 @@ std::string data_path_uri(const Workspace& ws, const std::string& path,
                           const std::filesystem::path& base);
 /// Records the data asset a data.schema.json file describes (name, version, type, path,
 /// description, tags). UserErrorException "<file>:<line>: <key>: <problem>" for a bad file.
-DataVersion create_data_from_file(const Workspace& ws, const std::filesystem::path& file);
+/// Keys accepted but not honoured are added to `warnings` when given.
+DataVersion create_data_from_file(const Workspace& ws, const std::filesystem::path& file,
+                                  std::vector<std::string>* warnings = nullptr);
 /// Archives that version of a data asset, or with an empty `version` every version of it
 /// (NotFoundException when there is none); `archived` false restores. Returns how many
 /// versions it changed.

@@ -278,12 +278,14 @@ TEST_CASE("a data asset from a data.yml with a local folder, used by @latest, ar
                                          "type: uri_folder\n"
                                          "path: v1\n"
                                          "description: the first numbers\n"
+                                         "stage: Development\n"
                                          "tags: {source: e2e}\n");
   const auto v1 = cli(t, {"data", "create", "--file", "data.yml"});
   INFO(v1.err);
   REQUIRE(v1.code == 0);
   CHECK(v1.json()["version"] == "1");
   CHECK(v1.json()["tags"]["source"] == "e2e");
+  CHECK_THAT(v1.err, Contains("warning: stage is accepted but ignored by amlemu"));
   CHECK_THAT(v1.json()["path"].get<std::string>(),
              Contains("azureml://datastores/workspaceblobstore/paths/LocalUpload/"));
   const auto v2 = cli(t, {"data", "create", "--name", "numbers", "--path", "v2"});
