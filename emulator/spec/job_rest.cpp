@@ -177,6 +177,9 @@ DataReference spec::data_input(const Workspace& ws, std::string uri, const std::
       return ref;
     }
     auto asset = arm_asset(uri, "data");
+    // azure-ai-ml builds the id of an input "azureml:<name>@latest" with "azureml:<name>" as
+    // the asset's name segment: the name is what follows the prefix.
+    if (asset && asset->first.rfind("azureml:", 0) == 0) asset->first.erase(0, 8);
     if (!asset) asset = short_asset(uri);
     if (!asset) break;
     const auto d = get_data_version(ws, asset->first, asset->second);

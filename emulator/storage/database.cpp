@@ -111,16 +111,20 @@ Database::Database(const std::filesystem::path& file, bool create) : file_(file)
     exec("PRAGMA foreign_keys=ON");
     migrate();
   } catch (...) {
-    // A constructor that throws runs no destructor: the connection is closed here.
-    sqlite3_close(db_);
-    db_ = nullptr;
+    // A constructor that throws runs no destructor: the connection is closed here (its kept
+    // statements first, or SQLite would refuse to close it).
+    close();
     throw;
   }
 }
 
-Database::~Database() {
+Database::~Database() { close(); }
+
+void Database::close() noexcept {
   for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
+  cache_.clear();
   if (db_) sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 Statement Database::prepare(const std::string& sql) {

@@ -82,6 +82,7 @@ class Database {
 
  private:
   void migrate();
+  void close() noexcept;
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;

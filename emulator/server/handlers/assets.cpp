@@ -255,11 +255,19 @@ json data_resource(const Workspace& ws, const DataVersion& d) {
                        d.created_time);
 }
 
+// A data asset's name in a path. azure-ai-ml asks for the container and version of an input
+// "azureml:<name>@latest" under the whole "azureml:<name>": the name is what follows the prefix.
+std::string data_name(const Call& call) {
+  auto name = call.param("name");
+  if (name.rfind("azureml:", 0) == 0) name.erase(0, 8);
+  return name;
+}
+
 Response data_versions_list(Call& call) {
   // listViewType: ActiveOnly (the default), ArchivedOnly or All, as the service takes it.
   const auto view = to_lower(call.query_value("listViewType"));
   json items = json::array();
-  for (const auto& d : list_data_versions(call.workspace(), call.param("name"), view != "activeonly" && !view.empty())) {
+  for (const auto& d : list_data_versions(call.workspace(), data_name(call), view != "activeonly" && !view.empty())) {
     if (view == "archivedonly" && !d.archived) continue;
     items.push_back(data_resource(call.workspace(), d));
   }
@@ -267,16 +275,17 @@ Response data_versions_list(Call& call) {
 }
 
 Response data_get(Call& call) {
-  const auto d = get_data_version(call.workspace(), call.param("name"), call.param("version"));
-  if (!d) throw HttpError(404, "UserError", "Data " + call.param("name") + ":" + call.param("version") + " not found");
+  const auto d = get_data_version(call.workspace(), data_name(call), call.param("version"));
+  if (!d) throw HttpError(404, "UserError", "Data " + data_name(call) + ":" + call.param("version") + " not found");
   return json_response(call, 200, data_resource(call.workspace(), *d));
 }
 
 Response data_container(Call& call) {
-  const auto versions = list_data_versions(call.workspace(), call.param("name"));
-  if (versions.empty()) throw HttpError(404, "UserError", "Data " + call.param("name") + " not found");
+  const auto name = data_name(call);
+  const auto versions = list_data_versions(call.workspace(), name);
+  if (versions.empty()) throw HttpError(404, "UserError", "Data " + name + " not found");
   return json_response(call, 200,
-                       arm::asset_container(call.workspace(), "data", call.param("name"), versions.front().version,
+                       arm::asset_container(call.workspace(), "data", name, versions.front().version,
                                             versions.back().created_time, {{"dataType", versions.front().type}}));
 }
 
