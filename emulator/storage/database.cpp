@@ -188,8 +188,12 @@ void fold_log(const std::filesystem::path& file) noexcept {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
       SQLITE_OK) {
-    // No busy timeout: a busy workspace is left alone rather than made to wait.
-    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    // No busy timeout: a busy workspace is left alone rather than made to wait. A connection
+    // learns that the database is in WAL mode (and opens the log) only when it first reads:
+    // until then a checkpoint does nothing.
+    if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK) {
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    }
   }
   sqlite3_close(db);
 }

@@ -175,7 +175,8 @@ def database(home):
 
 def fingerprint(home):
     """Every table's rows and every file's path and size under $AMLEMU_HOME except the server's own
-    folder and logs: what a refused request must leave as it was."""
+    folder and logs, and the database files (their rows are compared; a run's watchdog may fold
+    the log into the database at any time): what a refused request must leave as it was."""
     home = Path(home)
     rows = {}
     for db in sorted(home.rglob("*.db")):
@@ -187,7 +188,7 @@ def fingerprint(home):
         finally:
             conn.close()
     files = sorted((str(p.relative_to(home)), p.stat().st_size) for p in home.rglob("*")
-                   if p.is_file() and not p.name.endswith(("-wal", "-shm"))
+                   if p.is_file() and not p.name.endswith((".db", "-wal", "-shm"))
                    and p.relative_to(home).parts[0] != "server")
     return rows, files
 
