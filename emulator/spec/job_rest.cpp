@@ -10,6 +10,7 @@
 #include "amlemu/job_yaml.hpp"
 #include "amlemu/mirror.hpp"
 #include "common/clock.hpp"
+#include "common/fs.hpp"
 #include "common/text.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
@@ -135,6 +136,42 @@ stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::s
 
 DataReference spec::data_input(const Workspace& ws, std::string uri, const std::string& path) {
   for (int hops = 0; hops < 4; ++hops) {
+    // Another job's named output: azureml://jobs/<job>/outputs/<output>/paths/<path>, kept on the
+    // default datastore under azureml/<job>/<output>/ once that job has ended.
+    if (uri.rfind("azureml://jobs/", 0) == 0) {
+      const auto rest = uri.substr(15);
+      const auto outputs = rest.find("/outputs/");
+      const auto job = rest.substr(0, outputs);
+      const auto tail = outputs == std::string::npos ? std::string() : rest.substr(outputs + 9);
+      const auto slash = tail.find('/');
+      const auto output = tail.substr(0, slash);
+      const auto after = slash == std::string::npos ? std::string() : tail.substr(slash);
+      if (outputs == std::string::npos || !matches(job, kRunName) || !matches(output, kIdentifier) ||
+          !(after.empty() || after == "/paths" || after.rfind("/paths/", 0) == 0)) {
+        fail(path, "'" + printable(uri) + "' is not azureml://jobs/<job>/outputs/<output>/paths/<path>");
+      }
+      if (output == "artifacts") {
+        fail(path, "'" + printable(uri) + "': run history (outputs/artifacts) cannot be a job input "
+                   "yet; name an output of the job instead");
+      }
+      std::string inner;
+      try {
+        inner = fs::clean_relative(after.size() > 7 ? after.substr(7) : "");
+      } catch (const std::invalid_argument& e) {
+        fail(path, "'" + printable(uri) + "': " + e.what());
+      }
+      const auto ds = Datastore::get_default(ws);
+      const auto on_ds = "azureml/" + job + "/" + output + (inner.empty() ? "" : "/" + inner);
+      std::error_code ec;
+      if (!stdfs::exists(ds.root() / on_ds, ec)) {
+        fail(path, "'" + printable(uri) + "': job " + job + " has no output '" + output +
+                   "' (it does not exist, has not ended, or wrote nothing there)");
+      }
+      DataReference ref;
+      ref.datastore_name = ds.name();
+      ref.path_on_datastore = on_ds;
+      return ref;
+    }
     // A URL of the workspace's own storage account is its datastore's data.
     std::optional<std::pair<std::string, std::string>> storage;
     try {

@@ -457,9 +457,11 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         ref.mode = mode == "download" ? "download" : "mount";
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
-      } else if ((path.size() <= 512 && spec::short_asset(path)) || is_web_url(path)) {
-        // A data asset stands for its URI; a web URL is served from the offline mirror (a
-        // malformed one, or one with credentials, is refused here, at its line).
+      } else if ((path.size() <= 512 && spec::short_asset(path)) || is_web_url(path) ||
+                 path.rfind("azureml://jobs/", 0) == 0) {
+        // A data asset stands for its URI, another job's output for its place on the default
+        // datastore; a web URL is served from the offline mirror (a malformed one, or one with
+        // credentials, is refused here, at its line).
         if (is_web_url(path)) {
           try {
             normalize_web_url(path);

@@ -331,3 +331,43 @@ TEST_CASE("a data asset from a data.yml with a local folder, used by @latest, ar
   CHECK_THAT(cli(t, {"data", "create", "--file", "gone.yml"}).err, Contains("gone.yml:2: path:"));
   CHECK(cli(t, {"data", "list", "--include-archived"}).json().size() == 2);
 }
+
+TEST_CASE("a job's named output is a second job's input through its azureml://jobs/ URI", "[e2e][yaml][data]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "first.yml", "type: command\n"
+                                          "name: producer-1\n"
+                                          "command: echo 42 > ${{outputs.result}}/answer.txt\n"
+                                          "outputs:\n"
+                                          "  result:\n"
+                                          "    type: uri_folder\n"
+                                          "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto first = cli(t, {"job", "create", "--stream", "--file", "first.yml"});
+  INFO(first.out << first.err);
+  REQUIRE(first.code == 0);
+  const auto second_yml = [](const std::string& uri) {
+    return "type: command\n"
+           "command: cat ${{inputs.answer}}\n"
+           "inputs:\n"
+           "  answer:\n"
+           "    type: uri_file\n"
+           "    path: " + uri + "\n"
+           "environment: azureml:AzureML-sklearn-1.5@latest\n";
+  };
+  TempHome::write(t.work() / "second.yml", second_yml("azureml://jobs/producer-1/outputs/result/paths/answer.txt"));
+  const auto second = cli(t, {"job", "create", "--stream", "--file", "second.yml"});
+  INFO(second.out << second.err);
+  REQUIRE(second.code == 0);
+  CHECK_THAT(second.out, Contains("42"));
+  // An output that is not there, and run history, are refused at submit in one line.
+  const auto runs = cli(t, {"job", "list"}).json().size();
+  TempHome::write(t.work() / "missing.yml", second_yml("azureml://jobs/producer-1/outputs/model/paths/x"));
+  const auto missing = cli(t, {"job", "create", "--file", "missing.yml"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("inputs.answer.path: 'azureml://jobs/producer-1/outputs/model/paths/x': job producer-1 has no output 'model'"));
+  TempHome::write(t.work() / "history.yml", second_yml("azureml://jobs/producer-1/outputs/artifacts/paths/x"));
+  CHECK_THAT(cli(t, {"job", "create", "--file", "history.yml"}).err, Contains("run history"));
+  TempHome::write(t.work() / "escape.yml", second_yml("azureml://jobs/producer-1/outputs/result/paths/../../x"));
+  CHECK_THAT(cli(t, {"job", "create", "--file", "escape.yml"}).err, Contains(".."));
+  CHECK(cli(t, {"job", "list"}).json().size() == runs);
+}
