@@ -145,6 +145,20 @@ void make_read_only(const stdfs::path& dir) {
   }
 }
 
+// Stores a copy under objects/<hash> unless one is there: `fill` writes it into a fresh staging
+// folder, which is made read-only and renamed into place.
+template <typename Fill>
+void store_object(const stdfs::path& root, const std::string& hash, Fill fill) {
+  std::error_code ec;
+  if (stdfs::exists(root / "objects" / hash, ec)) return;
+  stdfs::create_directories(root / "staging");
+  fs::remove_stale_staging(root / "staging");
+  const auto staged = fs::staging_entry(root / "staging");
+  fill(staged);
+  make_read_only(staged);
+  publish(root, staged, hash);
+}
+
 MirrorEntry record(const stdfs::path& root, MirrorEntry e) {
   e.added_time = now_iso();
   IndexLock lock(root);
@@ -226,15 +240,12 @@ MirrorEntry Mirror::add_file(const std::string& url, const stdfs::path& file) {
   e.name = file_name_of(key);
   e.sha1 = file_sha1(file);
   e.size = static_cast<long long>(stdfs::file_size(file));
-  if (!stdfs::exists(root_ / "objects" / e.sha1, ec)) {
-    stdfs::create_directories(root_ / "staging");
-    fs::remove_stale_staging(root_ / "staging");
-    const auto staged = fs::staging_entry(root_ / "staging");
+  const bool known = stdfs::exists(root_ / "objects" / e.sha1, ec);
+  store_object(root_, e.sha1, [&](const stdfs::path& staged) {
     stdfs::create_directories(staged);
     fs::copy_file(file, staged / e.name);
-    make_read_only(staged);
-    publish(root_, staged, e.sha1);
-  } else if (!stdfs::exists(root_ / "objects" / e.sha1 / e.name, ec)) {
+  });
+  if (known && !stdfs::exists(root_ / "objects" / e.sha1 / e.name, ec)) {
     // The same content under another name: a hard link (or a copy) beside it.
     const auto first = *stdfs::directory_iterator(root_ / "objects" / e.sha1);
     stdfs::create_hard_link(first.path(), root_ / "objects" / e.sha1 / e.name, ec);
@@ -253,14 +264,7 @@ MirrorEntry Mirror::add_folder(const std::string& url, const stdfs::path& dir) {
   e.url = key;
   e.kind = "folder";
   e.sha1 = folder_sha1(dir, &e.size);
-  if (!stdfs::exists(root_ / "objects" / e.sha1, ec)) {
-    stdfs::create_directories(root_ / "staging");
-    fs::remove_stale_staging(root_ / "staging");
-    const auto staged = fs::staging_entry(root_ / "staging");
-    fs::copy_tree(dir, staged);
-    make_read_only(staged);
-    publish(root_, staged, e.sha1);
-  }
+  store_object(root_, e.sha1, [&](const stdfs::path& staged) { fs::copy_tree(dir, staged); });
   return record(root_, e);
 }
 

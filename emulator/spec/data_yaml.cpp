@@ -30,15 +30,7 @@ std::string data_path_uri(const Workspace& ws, const std::string& path, const st
 
 DataVersion create_data_from_file(const Workspace& ws, const stdfs::path& file,
                                   std::vector<std::string>* warnings_out) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw UserErrorException("data file not found: " + file.string());
-  } catch (const YAML::Exception& e) {
-    throw UserErrorException(file.string() + ":" + std::to_string(e.mark.line + 1) +
-                             ": not valid YAML: " + e.msg);
-  }
+  const auto root = spec::load_yaml_file(file.string(), "data");
   spec::Reader r(file.string());
   if (!root.IsMap()) r.fail(root, "(document)", "must be a mapping");
   std::vector<std::string> warnings;

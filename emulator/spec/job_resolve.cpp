@@ -135,15 +135,7 @@ struct EnvironmentFile {
 };
 
 EnvironmentFile read_environment_file(const stdfs::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw UserErrorException("environment file not found: " + file.string());
-  } catch (const YAML::Exception& e) {
-    throw UserErrorException(file.string() + ":" + std::to_string(e.mark.line + 1) +
-                             ": not valid YAML: " + e.msg);
-  }
+  const auto root = spec::load_yaml_file(file.string(), "environment");
   Reader r(file.string());
   if (!root.IsMap()) r.fail(root, "(document)", "must be a mapping");
   std::vector<std::string> warnings;

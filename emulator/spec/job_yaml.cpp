@@ -215,13 +215,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
   if (!stdfs::is_regular_file(file, ec)) {
     throw UserErrorException("job file not found: " + file.string());
   }
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& e) {
-    throw UserErrorException(file.string() + ":" + std::to_string(e.mark.line + 1) +
-                             ": not valid YAML: " + e.msg);
-  }
+  auto root = spec::load_yaml_file(file.string(), "job");
   Reader r(file.string());
   if (!root.IsMap()) r.fail(root, "(document)", "must be a mapping of job keys");
   for (const auto& o : overrides) apply_override(root, o, file.string());

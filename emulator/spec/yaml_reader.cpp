@@ -4,6 +4,17 @@
 
 namespace amlemu::spec {
 
+YAML::Node load_yaml_file(const std::string& file, const std::string& what) {
+  try {
+    return YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    throw UserErrorException(what + " file not found: " + file);
+  } catch (const YAML::Exception& e) {
+    throw UserErrorException(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " +
+                             e.msg);
+  }
+}
+
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {

@@ -25,6 +25,10 @@ std::string substitute_expressions(const std::string& command,
                                    const std::map<std::string, std::string>& replacement,
                                    std::string* unknown);
 
+/// Loads a YAML file: UserErrorException "<what> file not found: <file>", or
+/// "<file>:<line>: not valid YAML: <reason>".
+YAML::Node load_yaml_file(const std::string& file, const std::string& what);
+
 // Reads nodes and reports problems as "<file>:<line>: <key path>: <problem>".
 class Reader {
  public:
