@@ -5,6 +5,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/mirror.hpp"
 #include "cli/cli.hpp"
+#include "datastore/framework_caches.hpp"
 
 namespace amlemu::cli {
 
@@ -12,6 +13,12 @@ namespace {
 nlohmann::json serialize(const MirrorEntry& e) {
   return {{"url", e.url},   {"kind", e.kind},           {"sha1", e.sha1},
           {"size", e.size}, {"addedTime", e.added_time}};
+}
+
+// What a script will make of the copy: Keras refuses some files by their hash.
+void warn_about(const MirrorEntry& e) {
+  const auto note = datastore::keras_hash_note(e.url);
+  if (!note.empty()) std::cerr << "Warning: " << e.url << ": " << note << std::endl;
 }
 }  // namespace
 
@@ -22,7 +29,8 @@ void add_mirror_commands(CLI::App& app, Context& ctx) {
 
   auto* add = group->add_subcommand("add", "Serve URL from a local file or folder");
   static std::string url, file, dir, from_list;
-  add->add_option("url", url, "The URL a job names (https://, http://, wasbs://, abfss://)");
+  add->add_option("url", url, "The URL a job names (https://, http://, wasbs://, abfss://), or a framework cache "
+                  "(cache:scikit-learn, cache:huggingface)");
   auto* file_opt = add->add_option("--file", file, "A local copy of the file behind the URL");
   auto* dir_opt = add->add_option("--dir", dir, "A local copy of the folder behind the URL");
   auto* list_opt = add->add_option("--from-list", from_list,
@@ -35,13 +43,18 @@ void add_mirror_commands(CLI::App& app, Context& ctx) {
     if (!from_list.empty()) {
       if (!url.empty()) throw UserErrorException("--from-list: give no URL with it");
       nlohmann::json rows = nlohmann::json::array();
-      for (const auto& e : mirror.add_from_list(from_list)) rows.push_back(serialize(e));
+      for (const auto& e : mirror.add_from_list(from_list)) {
+        warn_about(e);
+        rows.push_back(serialize(e));
+      }
       print_json(rows);
       return;
     }
     if (url.empty()) throw UserErrorException("url: give the URL to serve");
     if (file.empty() && dir.empty()) throw UserErrorException("--file or --dir: give the local copy");
-    print_json(serialize(file.empty() ? mirror.add_folder(url, dir) : mirror.add_file(url, file)));
+    const auto e = file.empty() ? mirror.add_folder(url, dir) : mirror.add_file(url, file);
+    warn_about(e);
+    print_json(serialize(e));
   });
 
   auto* list = group->add_subcommand("list", "The URLs the mirror serves");

@@ -220,6 +220,16 @@ std::string normalize_web_url(const std::string& url) {
   return scheme + "://" + to_lower(authority) + tail;
 }
 
+std::string mirror_key(const std::string& url_or_cache) {
+  if (url_or_cache.rfind("cache:", 0) == 0) {
+    for (const char* c : kMirrorCaches) {
+      if (url_or_cache == c) return c;
+    }
+    refuse(url_or_cache, "is not a cache the mirror holds (cache:scikit-learn or cache:huggingface)");
+  }
+  return normalize_web_url(url_or_cache);
+}
+
 std::string mirror_add_command(const std::string& url, bool folder) {
   std::string quoted = "'";
   for (const char c : url) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -229,7 +239,10 @@ std::string mirror_add_command(const std::string& url, bool folder) {
 Mirror Mirror::open() { return Mirror(amlemu_home() / "mirror"); }
 
 MirrorEntry Mirror::add_file(const std::string& url, const stdfs::path& file) {
-  const auto key = normalize_web_url(url);
+  const auto key = mirror_key(url);
+  if (key.rfind("cache:", 0) == 0) {
+    throw UserErrorException("'" + key + "' is a folder: give it with --dir");
+  }
   std::error_code ec;
   if (!stdfs::is_regular_file(file, ec)) {
     throw UserErrorException("--file: '" + file.string() + "' is not a readable file");
@@ -255,7 +268,7 @@ MirrorEntry Mirror::add_file(const std::string& url, const stdfs::path& file) {
 }
 
 MirrorEntry Mirror::add_folder(const std::string& url, const stdfs::path& dir) {
-  const auto key = normalize_web_url(url);
+  const auto key = mirror_key(url);
   std::error_code ec;
   if (!stdfs::is_directory(dir, ec)) {
     throw UserErrorException("--dir: '" + dir.string() + "' is not a folder");
@@ -289,7 +302,7 @@ std::vector<MirrorEntry> Mirror::add_from_list(const stdfs::path& list) {
     Line l{text.substr(0, tab), text.substr(tab + 1), false};
     if (l.path.is_relative()) l.path = list.parent_path() / l.path;
     try {
-      normalize_web_url(l.url);
+      mirror_key(l.url);
     } catch (const UserErrorException& e) {
       throw UserErrorException(where + ": " + e.what());
     }
@@ -298,6 +311,8 @@ std::vector<MirrorEntry> Mirror::add_from_list(const stdfs::path& list) {
       l.folder = true;
     } else if (!stdfs::is_regular_file(l.path, ec)) {
       throw UserErrorException(where + ": '" + l.path.string() + "' is neither a file nor a folder");
+    } else if (l.url.rfind("cache:", 0) == 0) {
+      throw UserErrorException(where + ": '" + l.url + "' is a folder, '" + l.path.string() + "' a file");
     }
     lines.push_back(std::move(l));
   }
@@ -307,7 +322,7 @@ std::vector<MirrorEntry> Mirror::add_from_list(const stdfs::path& list) {
 }
 
 std::optional<MirrorEntry> Mirror::find(const std::string& url) const {
-  const auto key = normalize_web_url(url);
+  const auto key = mirror_key(url);
   const auto index = read_index(root_);
   if (!index.contains(key)) return std::nullopt;
   return from_json(key, index[key]);
@@ -322,7 +337,7 @@ std::vector<MirrorEntry> Mirror::list() const {
 }
 
 bool Mirror::remove(const std::string& url) {
-  const auto key = normalize_web_url(url);
+  const auto key = mirror_key(url);
   IndexLock lock(root_);
   auto index = read_index(root_);
   if (!index.contains(key)) return false;
@@ -338,9 +353,13 @@ bool Mirror::remove(const std::string& url) {
   return true;
 }
 
-stdfs::path Mirror::verified_path(const MirrorEntry& e) const {
+stdfs::path Mirror::stored_path(const MirrorEntry& e) const {
   const auto object = root_ / "objects" / e.sha1;
-  const auto path = e.kind == "folder" ? object : object / e.name;
+  return e.kind == "folder" ? object : object / e.name;
+}
+
+stdfs::path Mirror::verified_path(const MirrorEntry& e) const {
+  const auto path = stored_path(e);
   std::error_code ec;
   const auto again = "; add it again: " + mirror_add_command(e.url, e.kind == "folder");
   if (e.sha1.empty() || !stdfs::exists(path, ec)) {

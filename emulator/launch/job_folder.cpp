@@ -4,9 +4,11 @@
 
 #include <thread>
 
+#include "amlemu/mirror.hpp"
 #include "common/fs.hpp"
 #include "common/text.hpp"
 #include "compute/gpu.hpp"
+#include "datastore/framework_caches.hpp"
 #include "datastore/mount.hpp"
 #include "workspace/layout.hpp"
 
@@ -94,6 +96,9 @@ NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& no
   for (const auto& l : data.preparation_lines) logs.preparation(i, l);
   c.binds = data.binds;
   c.placeholders = data.paths;
+  auto caches = datastore::prepare_framework_caches(Mirror::open(), c.job_dir / "caches");
+  for (const auto& l : caches.preparation_lines) logs.preparation(i, l);
+  c.cache_variables = std::move(caches.variables);
   stdfs::create_directories(c.wd / layout::kOutputsDir);
   stdfs::create_directories(c.wd / layout::kUserLogsDir);
   logs.preparation(i, "Job preparation finished");

@@ -1,5 +1,7 @@
 #include "launch/process_environment.hpp"
 
+#include <algorithm>
+
 #include "common/text.hpp"
 
 namespace amlemu::launch {
@@ -33,15 +35,48 @@ void batch_variables(Environment& env, const RunFacts& run, const NodeFacts& n) 
   }
 }
 
+bool proxy_variable(const std::string& name) {
+  const auto lower = to_lower(name);
+  return lower == "http_proxy" || lower == "https_proxy" || lower == "all_proxy" ||
+         lower == "no_proxy" || lower == "ftp_proxy" || lower == "grpc_proxy";
+}
+
+// No route out but loopback: Python (urllib, requests), pip and curl send web requests to a
+// port that refuses them. Only the upper-case names are set: gRPC reads the lower-case ones,
+// and a distributed run's gRPC between its nodes must stay direct.
+void no_route_out(Environment& env, const NodeFacts& n) {
+  std::string local = "localhost,127.0.0.1,::1";
+  for (const auto& a : n.run_addresses) local += "," + a;
+  if (!n.node.address.empty() &&
+      std::find(n.run_addresses.begin(), n.run_addresses.end(), n.node.address) == n.run_addresses.end()) {
+    local += "," + n.node.address;
+  }
+  env["HTTP_PROXY"] = kNoRouteProxy;
+  env["HTTPS_PROXY"] = kNoRouteProxy;
+  env["NO_PROXY"] = local;
+  env["HF_HUB_OFFLINE"] = "1";
+  env["HF_DATASETS_OFFLINE"] = "1";
+  env["TRANSFORMERS_OFFLINE"] = "1";
+}
+
 }  // namespace
 
 Environment compose_environment(const Environment& inherited, const RunFacts& run,
                                 const NodeFacts& node) {
   Environment env;
   // Variables of the caller that would confuse the run's own context are left out.
+  auto allowed = [&](const Environment& vars) {
+    const auto it = vars.find("AMLEMU_RUN_NETWORK");
+    return it != vars.end() && it->second == "allow";
+  };
+  const bool network = allowed(inherited) || allowed(run.job_variables);
   for (const auto& [k, v] : inherited) {
-    if (k.rfind("AZUREML_", 0) != 0 && k.rfind("MLFLOW_", 0) != 0) env.emplace(k, v);
+    if (k.rfind("AZUREML_", 0) == 0 || k.rfind("MLFLOW_", 0) == 0) continue;
+    if (!network && proxy_variable(k)) continue;
+    env.emplace(k, v);
   }
+  if (!network) no_route_out(env, node);
+  for (const auto& [k, v] : node.cache_variables) env[k] = v;
   const std::string py = run.python_package.string();
   env["PYTHONPATH"] = env.count("PYTHONPATH") ? py + ":" + env["PYTHONPATH"] : py;
   env["PYTHONUNBUFFERED"] = "1";

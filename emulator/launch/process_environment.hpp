@@ -43,9 +43,18 @@ struct NodeFacts {
   std::map<std::string, std::string> data_paths;     // data reference / input name -> path
   std::map<std::string, std::string> output_paths;   // named output -> its folder
   std::vector<std::string> run_addresses;            // every node of the run, in order
+  std::map<std::string, std::string> cache_variables;  // KERAS_HOME, SCIKIT_LEARN_DATA, ...
 };
 
+/// Where a run's web requests go when it may not reach out: a loopback port nothing serves, so
+/// a download fails at once (connection refused) instead of hanging.
+inline constexpr const char* kNoRouteProxy = "http://127.0.0.1:9";
+
 /// The whole environment of a process on `node`, starting from `inherited` (the supervisor's).
+/// A run has no route out: the proxies of `inherited` are dropped, HTTP(S)_PROXY name
+/// kNoRouteProxy (loopback and the run's nodes excepted), and Hugging Face is offline; unless
+/// AMLEMU_RUN_NETWORK=allow is in `inherited` or the job's variables, and a job's own
+/// variables win.
 Environment compose_environment(const Environment& inherited, const RunFacts& run,
                                 const NodeFacts& node);
 

@@ -28,6 +28,8 @@ struct NodeContext {
   /// Data reference name -> its path on this node, for the $AZUREML_DATAREFERENCE_<name>
   /// placeholders of the command line (each node mounts its own).
   std::map<std::string, std::string> placeholders;
+  /// The frameworks' download caches on this node (KERAS_HOME, SCIKIT_LEARN_DATA, HF_HOME, ...).
+  std::map<std::string, std::string> cache_variables;
 };
 
 /// One process the supervisor starts.

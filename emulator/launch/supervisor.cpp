@@ -563,7 +563,7 @@ class Driver {
     const auto inherited = current_environment();
     const auto outputs = def.value("outputs", nlohmann::json::object());
     for (auto& c : nodes_) {
-      NodeFacts facts{c.node, c.wd, c.placeholders, {}, addresses};
+      NodeFacts facts{c.node, c.wd, c.placeholders, {}, addresses, c.cache_variables};
       for (const auto& [name, mode] : outputs.items()) {
         const auto dir = c.job_dir / "named-outputs" / name;
         stdfs::create_directories(dir);

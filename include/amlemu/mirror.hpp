@@ -32,6 +32,15 @@ bool is_web_url(const std::string& text);
 /// characters.
 std::string normalize_web_url(const std::string& url);
 
+/// The framework caches the mirror can hold as folders, besides URLs: "cache:scikit-learn" (a
+/// scikit-learn data home, SCIKIT_LEARN_DATA in runs) and "cache:huggingface" (a Hugging Face
+/// hub cache, HF_HUB_CACHE in runs).
+inline constexpr const char* kMirrorCaches[] = {"cache:scikit-learn", "cache:huggingface"};
+
+/// The key the mirror files `url_or_cache` under: a web URL normalized, or one of
+/// kMirrorCaches. Throws UserErrorException as normalize_web_url does, or naming the caches.
+std::string mirror_key(const std::string& url_or_cache);
+
 /// The command that puts `url` in the mirror (a file, or a folder), for one-line errors.
 std::string mirror_add_command(const std::string& url, bool folder = false);
 
@@ -43,9 +52,9 @@ class Mirror {
   explicit Mirror(std::filesystem::path root) : root_(std::move(root)) {}
 
   /// Stores a copy of `file` for `url` (replacing what the URL had). UserErrorException when
-  /// the URL is refused or the file cannot be read.
+  /// the URL is refused or the file cannot be read. `url` may not be a cache (those are folders).
   MirrorEntry add_file(const std::string& url, const std::filesystem::path& file);
-  /// Stores a copy of the folder `dir` for `url`.
+  /// Stores a copy of the folder `dir` for `url` (a web URL or one of kMirrorCaches).
   MirrorEntry add_folder(const std::string& url, const std::filesystem::path& dir);
   /// Adds each line "<URL><TAB><path>" of `list` (a file when the path is a file, a folder when
   /// it is one; relative paths are from the list's folder; blank lines and lines starting with
@@ -61,6 +70,9 @@ class Mirror {
   /// Where the entry's copy is: the file itself, or the folder. Throws UserErrorException
   /// naming the URL when the copy is gone or its content no longer matches its hash.
   std::filesystem::path verified_path(const MirrorEntry& entry) const;
+
+  /// Where the entry's copy is kept, unchecked.
+  std::filesystem::path stored_path(const MirrorEntry& entry) const;
 
   const std::filesystem::path& root() const { return root_; }
 

@@ -371,3 +371,112 @@ TEST_CASE("a job's named output is a second job's input through its azureml://jo
   CHECK_THAT(cli(t, {"job", "create", "--file", "escape.yml"}).err, Contains(".."));
   CHECK(cli(t, {"job", "list"}).json().size() == runs);
 }
+
+TEST_CASE("a run has no route out, and finds the frameworks' caches the offline mirror holds", "[e2e][yaml][mirror]") {
+  AMLEMU_SKIP_UNLESS(python_exists("3.10"), "a Python 3.10 interpreter (pyenv or PATH)", nullptr);
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "sk/openml/openml.org/data.json.gz", "cached");
+  TempHome::write(t.work() / "hub/models--org--tiny/refs/main", "0123abcd");
+  REQUIRE(cli(t, {"mirror", "add", "cache:scikit-learn", "--dir", "sk"}).code == 0);
+  REQUIRE(cli(t, {"mirror", "add", "cache:huggingface", "--dir", "hub"}).code == 0);
+  TempHome::write(t.work() / "src/probe.py",
+                  "import os, sys, time, urllib.request\n"
+                  "from sklearn.datasets import get_data_home\n"
+                  "home = get_data_home()\n"
+                  "print('sklearn:', open(os.path.join(home, 'openml/openml.org/data.json.gz')).read())\n"
+                  "hub = os.environ['HF_HUB_CACHE']\n"
+                  "print('hub:', open(os.path.join(hub, 'models--org--tiny/refs/main')).read(), os.environ['HF_HUB_OFFLINE'])\n"
+                  "print('keras:', sorted(os.listdir(os.path.join(os.environ['KERAS_HOME'], 'datasets'))))\n"
+                  "start = time.monotonic()\n"
+                  "try:\n"
+                  "    urllib.request.urlopen('https://example.com/data.csv', timeout=60)\n"
+                  "    print('reached the network')\n"
+                  "except OSError as e:\n"
+                  "    print('no route out:', e, 'after', round(time.monotonic() - start), 's')\n");
+  TempHome::write(t.work() / "probe.yml", "type: command\n"
+                                          "code: src\n"
+                                          "command: python probe.py\n"
+                                          "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "probe.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("sklearn: cached"));
+  CHECK_THAT(r.out, Contains("hub: 0123abcd 1"));
+  CHECK_THAT(r.out, Contains("keras: []"));  // the user's own ~/.keras is not shared in
+  CHECK_THAT(r.out, Contains("no route out:"));
+  CHECK_THAT(r.out, Contains("Connection refused"));
+  CHECK_THAT(r.out, !Contains("reached the network"));
+}
+
+TEST_CASE("Keras's load_data() reads its datasets from the offline mirror and trains", "[e2e][yaml][mirror][tensorflow]") {
+  AMLEMU_SKIP_UNLESS(std::system("python3 -c 'import tensorflow' >/dev/null 2>&1") == 0,
+                     "TensorFlow for python3", kInstallDeps);
+  AMLEMU_SKIP_IN_SANITIZER_SUITE("trains a real model");
+  const stdfs::path fashion = "/usr/share/datasets/fashion-mnist";
+  AMLEMU_SKIP_UNLESS(stdfs::exists(fashion / "train-images-idx3-ubyte.gz"),
+                     "Debian's dataset-fashion-mnist", kInstallDeps);
+  TempHome t;
+  set_up(t);
+  const std::string keras = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/";
+  for (const char* f : {"train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                        "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"}) {
+    const auto added = cli(t, {"mirror", "add", keras + f, "--file", (fashion / f).string()});
+    INFO(added.err);
+    REQUIRE(added.code == 0);
+    CHECK(added.err.empty());  // Keras checks no hash for Fashion-MNIST
+  }
+  // An mnist.npz made from the same images: the mirror takes it, and says what Keras will say.
+  TempHome::write(t.work() / "make_npz.py",
+                  "import gzip, sys, numpy as np\n"
+                  "d = sys.argv[1]\n"
+                  "def read(n, off): return np.frombuffer(gzip.open(d + '/' + n).read(), np.uint8, offset=off)\n"
+                  "y, yt = read('train-labels-idx1-ubyte.gz', 8), read('t10k-labels-idx1-ubyte.gz', 8)\n"
+                  "x = read('train-images-idx3-ubyte.gz', 16).reshape(-1, 28, 28)\n"
+                  "xt = read('t10k-images-idx3-ubyte.gz', 16).reshape(-1, 28, 28)\n"
+                  "np.savez_compressed(sys.argv[2], x_train=x, y_train=y, x_test=xt, y_test=yt)\n");
+  REQUIRE(std::system(("cd '" + t.work().string() + "' && python3 make_npz.py " + fashion.string() +
+                       " mnist.npz").c_str()) == 0);
+  const auto npz = cli(t, {"mirror", "add", keras + "mnist.npz", "--file", "mnist.npz"});
+  REQUIRE(npz.code == 0);
+  CHECK_THAT(npz.err, Contains("Keras checks mnist.npz against a fixed SHA-256"));
+
+  TempHome::write(t.work() / "src/train.py",
+                  "import os, sys\n"
+                  "import tensorflow as tf\n"
+                  "if sys.argv[1] == 'mnist':\n"
+                  "    tf.keras.datasets.mnist.load_data()\n"
+                  "    sys.exit(0)\n"
+                  "(x, y), (xt, yt) = tf.keras.datasets.fashion_mnist.load_data()\n"
+                  "print('loaded', x.shape, xt.shape)\n"
+                  "x, y, xt, yt = x[:6000] / 255.0, y[:6000], xt[:2000] / 255.0, yt[:2000]\n"
+                  "tf.keras.utils.set_random_seed(1)\n"
+                  "model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(),\n"
+                  "    tf.keras.layers.Dense(100, activation='relu'), tf.keras.layers.Dense(10)])\n"
+                  "model.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])\n"
+                  "model.fit(x, y, epochs=3, batch_size=64, verbose=0)\n"
+                  "print('test accuracy %.3f' % model.evaluate(xt, yt, verbose=0)[1])\n");
+  const auto job = [](const std::string& which) {
+    return "type: command\n"
+           "code: src\n"
+           "command: python train.py " + which + "\n"
+           "environment:\n"
+           "  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04\n";
+  };
+  TempHome::write(t.work() / "fashion.yml", job("fashion"));
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "fashion.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("loaded (60000, 28, 28) (10000, 28, 28)"));
+  const auto at = r.out.find("test accuracy ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(r.out.substr(at + 14, 5)) > 0.7);
+
+  // Keras refuses an mnist.npz that is not its own and reaches for the network: the run fails
+  // at once, naming the URL, instead of hanging.
+  TempHome::write(t.work() / "mnist.yml", job("mnist"));
+  const auto refused = cli(t, {"job", "create", "--stream", "--file", "mnist.yml"});
+  INFO(refused.out << refused.err);
+  CHECK(refused.code != 0);
+  CHECK_THAT(refused.out + refused.err, Contains("URL fetch failure on " + keras + "mnist.npz"));
+}

@@ -277,9 +277,12 @@ TEST_CASE("the process environment of a node matches its golden file", "[launch]
   node.data_paths = {{"mnist", "/home/ws/runs/r/mounts/workspaceblobstore/mnist"}};
   node.output_paths = {{"model", "/home/ws/compute/gpucluster/tvmps_ab_d/named-outputs/model"}};
   node.run_addresses = {"127.0.1.1", "127.0.1.2"};
+  node.cache_variables = {{"KERAS_HOME", "/home/ws/compute/gpucluster/tvmps_ab_d/caches/keras"}};
   const Environment inherited = {{"PATH", "/usr/bin"}, {"HOME", "/root"},
                                  {"AZUREML_RUN_ID", "the caller's"}, {"PYTHONPATH", "/extra"},
-                                 {"MLFLOW_TRACKING_URI", "the caller's"}};
+                                 {"MLFLOW_TRACKING_URI", "the caller's"},
+                                 {"https_proxy", "http://proxy.corp:3128"},
+                                 {"KERAS_HOME", "/root/.keras"}};
   const auto env = compose_environment(inherited, run, node);
   const auto golden_file = std::filesystem::path(AMLEMU_TEST_DATA) / "unit/golden/process_environment.json";
   const nlohmann::json got(env);
@@ -290,6 +293,34 @@ TEST_CASE("the process environment of a node matches its golden file", "[launch]
   REQUIRE(in);
   const auto golden = nlohmann::json::parse(in);
   CHECK(got.dump(2) == golden.dump(2));
+}
+
+TEST_CASE("a run has no route out unless AMLEMU_RUN_NETWORK=allow, and the job's variables win",
+          "[launch][environment]") {
+  RunFacts run;
+  NodeFacts node;
+  node.node.address = "127.0.1.3";
+  node.run_addresses = {"127.0.1.3", "127.0.1.4"};
+  const Environment inherited = {{"PATH", "/usr/bin"}, {"HTTPS_PROXY", "http://proxy.corp:3128"},
+                                 {"no_proxy", ".corp"}};
+  auto env = compose_environment(inherited, run, node);
+  CHECK(env.at("HTTPS_PROXY") == kNoRouteProxy);
+  CHECK(env.at("HTTP_PROXY") == kNoRouteProxy);
+  CHECK(env.count("no_proxy") == 0);
+  CHECK(env.count("https_proxy") == 0);  // gRPC's name: a distributed run's own traffic
+  CHECK_THAT(env.at("NO_PROXY"), Catch::Contains("127.0.0.1") && Catch::Contains("127.0.1.4"));
+  CHECK(env.at("HF_HUB_OFFLINE") == "1");
+
+  run.job_variables = {{"HTTPS_PROXY", "http://mine:8080"}};
+  env = compose_environment(inherited, run, node);
+  CHECK(env.at("HTTPS_PROXY") == "http://mine:8080");
+
+  run.job_variables = {{"AMLEMU_RUN_NETWORK", "allow"}};
+  env = compose_environment(inherited, run, node);
+  CHECK(env.at("HTTPS_PROXY") == "http://proxy.corp:3128");
+  CHECK(env.at("no_proxy") == ".corp");
+  CHECK(env.count("HTTP_PROXY") == 0);
+  CHECK(env.count("HF_HUB_OFFLINE") == 0);
 }
 
 // ---- The service logs. ----

@@ -10,6 +10,8 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/mirror.hpp"
 #include "amlemu/workspace.hpp"
+#include "common/fs.hpp"
+#include "datastore/framework_caches.hpp"
 #include "support/temp_home.hpp"
 
 using namespace amlemu;
@@ -136,6 +138,73 @@ TEST_CASE("the mirror keeps folders, lists from a file, and removes unused copie
   CHECK(m.remove("https://mirror.example.org/b.txt"));
   CHECK_FALSE(stdfs::exists(m.root() / "objects" / again.sha1));
   CHECK_FALSE(m.remove("https://mirror.example.org/b.txt"));
+}
+
+TEST_CASE("framework caches: Keras's dataset URLs land where Keras looks for them", "[mirror][caches]") {
+  using datastore::keras_cache_path;
+  const std::string keras(datastore::kKerasDatasetsUrl);
+  CHECK(keras_cache_path(keras + "mnist.npz") == "datasets/mnist.npz");
+  CHECK(keras_cache_path(keras + "imdb_word_index.json") == "datasets/imdb_word_index.json");
+  CHECK(keras_cache_path(keras + "train-images-idx3-ubyte.gz") ==
+        "datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+  for (const auto& other : {std::string("https://example.com/mnist.npz"), keras, keras + "a/b.npz",
+                            keras + "..", keras + "x.npz?download=1"}) {
+    INFO(other);
+    CHECK(keras_cache_path(other).empty());
+  }
+  CHECK_THAT(datastore::keras_hash_note(keras + "mnist.npz"), Contains("SHA-256"));
+  CHECK(datastore::keras_hash_note(keras + "train-labels-idx1-ubyte.gz").empty());
+}
+
+TEST_CASE("framework caches: a node gets KERAS_HOME, SCIKIT_LEARN_DATA and HF_HUB_CACHE from "
+          "the mirror", "[mirror][caches]") {
+  testing::TempHome t;
+  Mirror m(t.root() / "mirror");
+  // No mirror at all: empty caches, still the run's own (never the user's ~/.keras).
+  auto none = datastore::prepare_framework_caches(m, t.work() / "node0");
+  CHECK(none.variables.at("KERAS_HOME") == (t.work() / "node0/keras").string());
+  CHECK(none.variables.count("SCIKIT_LEARN_DATA") == 0);
+  CHECK(stdfs::is_empty(t.work() / "node0/keras/datasets"));
+
+  write(t.work() / "src/mnist.npz", "npz");
+  write(t.work() / "src/t10k-labels-idx1-ubyte.gz", "labels");
+  write(t.work() / "sk/openml/x.gz", "sk");
+  write(t.work() / "hub/models--a--b/refs/main", "abc");
+  const std::string keras(datastore::kKerasDatasetsUrl);
+  m.add_file(keras + "mnist.npz", t.work() / "src/mnist.npz");
+  m.add_file(keras + "t10k-labels-idx1-ubyte.gz", t.work() / "src/t10k-labels-idx1-ubyte.gz");
+  m.add_file("https://example.com/iris.csv", t.work() / "src/mnist.npz");
+  m.add_folder("cache:scikit-learn", t.work() / "sk");
+  m.add_folder("cache:huggingface", t.work() / "hub");
+  const auto c = datastore::prepare_framework_caches(m, t.work() / "node1");
+  const stdfs::path home = c.variables.at("KERAS_HOME");
+  CHECK(amlemu::fs::read_file(home / "datasets/mnist.npz") == "npz");
+  CHECK(amlemu::fs::read_file(home / "datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz") == "labels");
+  CHECK_FALSE(stdfs::exists(home / "datasets/iris.csv"));
+  CHECK(amlemu::fs::read_file(stdfs::path(c.variables.at("SCIKIT_LEARN_DATA")) / "openml/x.gz") == "sk");
+  CHECK(amlemu::fs::read_file(stdfs::path(c.variables.at("HF_HUB_CACHE")) / "models--a--b/refs/main") == "abc");
+  CHECK(c.variables.at("HF_HOME") == (t.work() / "node1/huggingface").string());
+
+  // A copy gone is left out, with the fix in the preparation log.
+  const auto e = *m.find(keras + "mnist.npz");
+  stdfs::remove_all(m.root() / "objects" / e.sha1);
+  const auto again = datastore::prepare_framework_caches(m, t.work() / "node2");
+  CHECK_FALSE(stdfs::exists(stdfs::path(again.variables.at("KERAS_HOME")) / "datasets/mnist.npz"));
+  bool told = false;
+  for (const auto& l : again.preparation_lines) told |= l.find("amlemu mirror add") != std::string::npos;
+  CHECK(told);
+}
+
+TEST_CASE("framework caches: only the known caches, and only as folders", "[mirror][caches]") {
+  testing::TempHome t;
+  Mirror m(t.root() / "mirror");
+  write(t.work() / "f.txt", "x");
+  CHECK(mirror_key("cache:huggingface") == "cache:huggingface");
+  CHECK_THROWS_WITH(mirror_key("cache:pip"), Contains("cache:scikit-learn or cache:huggingface"));
+  CHECK_THROWS_WITH(m.add_file("cache:scikit-learn", t.work() / "f.txt"), Contains("--dir"));
+  write(t.work() / "list.tsv", "cache:scikit-learn\tf.txt\n");
+  CHECK_THROWS_WITH(m.add_from_list(t.work() / "list.tsv"), Contains("list.tsv:1"));
+  CHECK(m.list().empty());
 }
 
 TEST_CASE("storage URLs of the workspace's own account name its datastores", "[mirror][datastore]") {
