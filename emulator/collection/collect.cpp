@@ -25,20 +25,33 @@ int collect_outputs(const stdfs::path& working_dir, const stdfs::path& artifacts
   return count;
 }
 
-int collect_named_outputs(const stdfs::path& named_outputs_dir, const stdfs::path& artifacts,
-                          const stdfs::path& datastore_dir, std::ostream& log) {
+int collect_named_outputs(const std::vector<NamedOutput>& outputs, const stdfs::path& artifacts,
+                          std::ostream& log) {
   int count = 0;
-  std::error_code ec;
-  if (!stdfs::is_directory(named_outputs_dir, ec)) return 0;
-  for (const auto& entry : stdfs::directory_iterator(named_outputs_dir, ec)) {
-    if (!entry.is_directory()) continue;
-    const auto name = entry.path().filename().string();
-    const auto files = fs::list_files(entry.path());
-    fs::copy_tree(entry.path(), artifacts / "named-outputs" / name);
-    fs::copy_tree(entry.path(), datastore_dir / name);
+  for (const auto& out : outputs) {
+    std::error_code ec;
+    const auto in_history = artifacts / "named-outputs" / out.name;
+    if (!out.file.empty()) {
+      // One file: the output's whole content, whatever else shares its folder.
+      const auto written = out.written / out.file;
+      if (!stdfs::is_regular_file(written, ec)) continue;
+      if (out.upload) {
+        stdfs::create_directories(out.destination);
+        fs::copy_file(written, out.destination / out.file);
+      }
+      stdfs::create_directories(in_history);
+      fs::copy_file(written, in_history / out.file);
+      ++count;
+      log << "Uploaded output " << out.name << " to " << (out.destination / out.file).string() << "\n";
+      continue;
+    }
+    if (!stdfs::is_directory(out.written, ec)) continue;
+    const auto files = fs::list_files(out.written);
+    if (out.upload) fs::copy_tree(out.written, out.destination);
+    fs::copy_tree(out.written, in_history);
     count += static_cast<int>(files.size());
-    log << "Uploaded " << files.size() << " files of output " << name << " to "
-        << (datastore_dir / name).string() << "\n";
+    log << (out.upload ? "Uploaded " : "Recorded ") << files.size() << " files of output "
+        << out.name << (out.upload ? " to " : " written to ") << out.destination.string() << "\n";
   }
   return count;
 }
@@ -53,12 +66,14 @@ FileList list_artifacts(const stdfs::path& artifacts) {
   return out;
 }
 
-bool little_to_collect(const stdfs::path& working_dir, const stdfs::path& named_outputs_dir) {
+bool little_to_collect(const stdfs::path& working_dir, const std::vector<NamedOutput>& outputs) {
   constexpr int kFewFiles = 64;
   constexpr std::uintmax_t kSmallBytes = 16u << 20;
   int files = 0;
   std::uintmax_t bytes = 0;
-  for (const auto& root : {working_dir / "outputs", working_dir / "logs", named_outputs_dir}) {
+  std::vector<stdfs::path> roots = {working_dir / "outputs", working_dir / "logs"};
+  for (const auto& out : outputs) roots.push_back(out.file.empty() ? out.written : out.written / out.file);
+  for (const auto& root : roots) {
     std::error_code ec;
     for (stdfs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
       std::error_code size_ec;

@@ -16,18 +16,25 @@ using FileList = std::vector<std::pair<std::string, long long>>;
 int collect_outputs(const std::filesystem::path& working_dir,
                     const std::filesystem::path& artifacts, std::ostream& log);
 
-/// v2 named outputs: each folder under `named_outputs_dir` is copied into the run's artifacts as
-/// named-outputs/<name>/ (what `az ml job download` lays out) and to `datastore_dir`/<name>/ on
-/// the default datastore (Azure's default output location, azureml/<run id>/<name>/). Returns the
-/// number of files copied.
-int collect_named_outputs(const std::filesystem::path& named_outputs_dir,
-                          const std::filesystem::path& artifacts,
-                          const std::filesystem::path& datastore_dir, std::ostream& log);
+/// A v2 named output as one node leaves it.
+struct NamedOutput {
+  std::string name;
+  std::filesystem::path written;      // the folder the script wrote in
+  std::filesystem::path destination;  // its folder on the datastore
+  bool upload = false;  // written on the node, copied to `destination` now (else: already there)
+  std::string file;     // a uri_file output with a path: the one file, else ""
+};
 
-/// True when `working_dir`/outputs, `working_dir`/logs and `named_outputs_dir` together hold
+/// v2 named outputs: an upload-mode output is copied to its datastore folder; every output is
+/// copied into the run's artifacts as named-outputs/<name>/ (what `az ml job download` lays out).
+/// Returns the number of files copied.
+int collect_named_outputs(const std::vector<NamedOutput>& outputs,
+                          const std::filesystem::path& artifacts, std::ostream& log);
+
+/// True when `working_dir`/outputs, `working_dir`/logs and the outputs' folders together hold
 /// few and small files: copying them takes about no time, so Finalizing need not be shown before.
 bool little_to_collect(const std::filesystem::path& working_dir,
-                       const std::filesystem::path& named_outputs_dir);
+                       const std::vector<NamedOutput>& outputs);
 
 /// Every file of a run's artifacts folder with its size, for the run_files table.
 FileList list_artifacts(const std::filesystem::path& artifacts);

@@ -81,7 +81,7 @@ std::string Datastore::datastore_type() const {
 stdfs::path Datastore::root() const { return layout::datastore(ws_.state_dir(), name_); }
 
 DataReference Datastore::as_mount() const {
-  return DataReference{name_, name_, "", "mount", "", false, ""};
+  return DataReference{name_, name_, "", "mount", "", false, "", ""};
 }
 
 DataReference Datastore::as_download(const std::string& path_on_compute) const {
@@ -95,7 +95,7 @@ DataReference Datastore::path(const std::string& p) const {
   } catch (const std::invalid_argument& e) {
     throw UserErrorException("path_on_datastore '" + p + "' is invalid: " + e.what());
   }
-  return DataReference{name_, random_hex(32), clean, "mount", "", false, ""};
+  return DataReference{name_, random_hex(32), clean, "mount", "", false, "", ""};
 }
 
 DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& target_path,
@@ -169,7 +169,7 @@ DataReference Datastore::upload(const stdfs::path& src_dir, const std::string& t
   }
   if (show_progress) out << "Uploaded " << uploaded << " files\n";
   out.flush();
-  return DataReference{name_, random_hex(32), target, "mount", "", false, ""};
+  return DataReference{name_, random_hex(32), target, "mount", "", false, "", ""};
 }
 
 }  // namespace amlemu

@@ -13,7 +13,8 @@ namespace stdfs = std::filesystem;
 
 bool any_download(const nlohmann::json& refs) {
   for (const auto& [name, ref] : refs.items()) {
-    if (ref.value("mode", "") != "Mount") return true;
+    const auto mode = ref.value("mode", "");
+    if (mode != "Mount" && mode != "Direct") return true;
   }
   return false;
 }
@@ -68,6 +69,11 @@ NodeData materialise(const nlohmann::json& refs, const stdfs::path& state,
                      const stdfs::path& mounts, const stdfs::path& wd) {
   NodeData m;
   for (const auto& [name, ref] : refs.items()) {
+    if (ref.value("mode", "") == "Direct") {
+      // The script reads the URI itself (with its own client): nothing to mount or copy.
+      m.paths[name] = ref.value("uri", "");
+      continue;
+    }
     if (ref.contains("mirrorUrl")) {
       mirrored(name, ref, mounts, wd, m);
       continue;

@@ -1,6 +1,7 @@
 // Making a run's data references visible on a node: mount mode binds the datastore read-only
 // into the script's mount namespace (one point per run, the same on every node); download mode
-// copies the referenced file or folder into the node's working directory.
+// copies the referenced file or folder into the node's working directory; direct mode hands
+// the script the URI itself.
 #pragma once
 
 #include <filesystem>

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compute/cluster_store.hpp"
+#include "collection/collect.hpp"
 #include "common/launcher.hpp"
 #include "launch/topology.hpp"
 
@@ -30,6 +31,8 @@ struct NodeContext {
   std::map<std::string, std::string> placeholders;
   /// The frameworks' download caches on this node (KERAS_HOME, SCIKIT_LEARN_DATA, HF_HOME, ...).
   std::map<std::string, std::string> cache_variables;
+  /// The v2 named outputs as this node writes them, for Finalizing.
+  std::vector<collection::NamedOutput> outputs;
 };
 
 /// One process the supervisor starts.

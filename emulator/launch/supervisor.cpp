@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "amlemu/assets.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
 #include "collection/collect.hpp"
@@ -430,7 +431,7 @@ class Driver {
   void finalize(const Outcome& outcome) {
     if (outcome.through_finalizing) {
       const bool little = std::all_of(nodes_.begin(), nodes_.end(), [](const NodeContext& n) {
-        return collection::little_to_collect(n.wd, n.job_dir / "named-outputs");
+        return collection::little_to_collect(n.wd, n.outputs);
       });
       if (little) {
         defer(RunStatus::Finalizing);
@@ -444,9 +445,7 @@ class Driver {
       std::ostringstream collected;
       try {
         collection::collect_outputs(nodes_[i].wd, artifacts_, collected);
-        collection::collect_named_outputs(
-            nodes_[i].job_dir / "named-outputs", artifacts_,
-            layout::datastore(ws_.state_dir(), "workspaceblobstore") / "azureml" / id_, collected);
+        collection::collect_named_outputs(nodes_[i].outputs, artifacts_, collected);
       } catch (const std::exception& e) {
         // A full disk (or any copy failure) fails the run; what was copied stays in history.
         if (collect_error.is_null()) {
@@ -463,6 +462,7 @@ class Driver {
       logs_.post(i, lines);
     }
     register_files();
+    if (outcome.status == RunStatus::Completed && collect_error.is_null()) register_output_assets();
     const bool recorded = outcome.status == RunStatus::Completed && !collect_error.is_null()
                               ? status(RunStatus::Failed, collect_error)
                               : status(outcome.status.c_str(), outcome.error);
@@ -562,14 +562,64 @@ class Driver {
     for (const auto& n : held_) addresses.push_back(n.address);
     const auto inherited = current_environment();
     const auto outputs = def.value("outputs", nlohmann::json::object());
-    for (auto& c : nodes_) {
+    output_settings_ = output_settings_from_json(def.value("outputSettings", nlohmann::json::object()));
+    const auto& settings = output_settings_;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      auto& c = nodes_[i];
       NodeFacts facts{c.node, c.wd, c.placeholders, {}, addresses, c.cache_variables};
       for (const auto& [name, mode] : outputs.items()) {
-        const auto dir = c.job_dir / "named-outputs" / name;
-        stdfs::create_directories(dir);
-        facts.output_paths[name] = dir.string();
+        // rw_mount: the script writes straight into the output's datastore folder (shared by the
+        // nodes, visible as it goes); upload: into the node's folder, copied there at the end.
+        const auto place = output_place(name, settings);
+        collection::NamedOutput out{name, place.first, place.first, mode == "upload", place.second};
+        if (out.upload) out.written = c.job_dir / "named-outputs" / name;
+        stdfs::create_directories(out.written);
+        facts.output_paths[name] = (out.file.empty() ? out.written : out.written / out.file).string();
+        // A mounted output is recorded into run history once, not once per node.
+        if (out.upload || i == 0) c.outputs.push_back(std::move(out));
       }
       c.env = compose_environment(inherited, run, facts);
+    }
+  }
+
+  // A named output's folder on its datastore, and a uri_file output's file name in it.
+  std::pair<stdfs::path, std::string> output_place(
+      const std::string& name, const std::map<std::string, OutputSettings>& settings) const {
+    const auto it = settings.find(name);
+    if (it == settings.end() || it->second.datastore.empty()) {
+      return {layout::datastore(ws_.state_dir(), "workspaceblobstore") / "azureml" / id_ / name, ""};
+    }
+    const auto& s = it->second;
+    const auto root = layout::datastore(ws_.state_dir(), s.datastore);
+    if (s.type == "uri_file") {
+      const stdfs::path p = s.path_on_datastore;
+      return {root / p.parent_path(), p.filename().string()};
+    }
+    return {root / s.path_on_datastore, ""};
+  }
+
+  // Outputs that name a data asset become one when the run completes (the version the job
+  // gave, else the next), pointing at where the output was written.
+  void register_output_assets() {
+    for (const auto& [name, s] : output_settings_) {
+      if (s.asset_name.empty()) continue;
+      DataVersion data;
+      data.name = s.asset_name;
+      data.version = s.asset_version;
+      data.type = s.type == "uri_file" ? "uri_file" : "uri_folder";
+      const auto ds = s.datastore.empty() ? std::string("workspaceblobstore") : s.datastore;
+      const auto path = s.datastore.empty() ? "azureml/" + id_ + "/" + name : s.path_on_datastore;
+      data.uri = "azureml://datastores/" + ds + "/paths/" + path + (data.type == "uri_folder" ? "/" : "");
+      data.definition["description"] = "Output " + name + " of job " + id_;
+      data.definition["properties"] = {{"azureml.jobName", id_}, {"azureml.outputName", name}};
+      std::string line;
+      try {
+        const auto made = create_data_version(ws_, data);
+        line = "Registered output " + name + " as data asset " + made.name + ":" + made.version;
+      } catch (const std::exception& e) {
+        line = "Registering output " + name + " as data asset " + s.asset_name + " failed: " + e.what();
+      }
+      logs_.post(0, {line});
     }
   }
 
@@ -656,6 +706,7 @@ class Driver {
   bool parent_ended_ = false;
   std::unique_ptr<compute::NodeSource> nodes_source_;
   std::optional<environment::Prepared> env_;
+  std::map<std::string, OutputSettings> output_settings_;  // the run's named outputs' settings
   std::vector<history::StatusUpdate> deferred_;  // statuses not written yet, with their times
   bool processes_started_ = false;
   std::vector<compute::NodeInfo> held_;

@@ -10,7 +10,7 @@ json reference_to_json(const DataReference& d) {
   return {{"datastore", d.datastore_name}, {"name", d.data_reference_name},
           {"path", d.path_on_datastore},   {"mode", d.mode},
           {"pathOnCompute", d.path_on_compute}, {"overwrite", d.overwrite},
-          {"mirrorUrl", d.mirror_url}};
+          {"mirrorUrl", d.mirror_url}, {"directUri", d.direct_uri}};
 }
 
 DataReference reference_from_json(const json& j) {
@@ -22,10 +22,44 @@ DataReference reference_from_json(const json& j) {
   d.path_on_compute = j.at("pathOnCompute").get<std::string>();
   d.overwrite = j.at("overwrite").get<bool>();
   d.mirror_url = j.value("mirrorUrl", "");
+  d.direct_uri = j.value("directUri", "");
   return d;
 }
 
 }  // namespace
+
+}  // namespace amlemu::spec
+
+namespace amlemu {
+
+using nlohmann::json;
+
+nlohmann::json output_settings_json(const Estimator& e) {
+  json out = json::object();
+  for (const auto& [name, s] : e.output_settings) {
+    out[name] = {{"type", s.type},
+                 {"dataStoreName", s.datastore},
+                 {"pathOnDataStore", s.path_on_datastore},
+                 {"assetName", s.asset_name},
+                 {"assetVersion", s.asset_version}};
+  }
+  return out;
+}
+
+std::map<std::string, OutputSettings> output_settings_from_json(const nlohmann::json& j) {
+  std::map<std::string, OutputSettings> out;
+  if (!j.is_object()) return out;
+  for (const auto& [name, s] : j.items()) {
+    out[name] = {s.value("type", "uri_folder"), s.value("dataStoreName", ""),
+                 s.value("pathOnDataStore", ""), s.value("assetName", ""),
+                 s.value("assetVersion", "")};
+  }
+  return out;
+}
+
+}  // namespace amlemu
+
+namespace amlemu::spec {
 
 json estimator_to_json(const Estimator& e) {
   json params = json::array();
@@ -64,6 +98,7 @@ json estimator_to_json(const Estimator& e) {
           {"userManagedDependencies", e.user_managed_dependencies},
           {"command", e.command},
           {"outputs", e.outputs},
+          {"outputSettings", output_settings_json(e)},
           {"runName", e.run_name},
           {"displayName", e.display_name},
           {"description", e.description},
@@ -110,6 +145,7 @@ Estimator estimator_from_json(const json& j) {
   e.user_managed_dependencies = j.at("userManagedDependencies").get<bool>();
   e.command = j.at("command").get<std::string>();
   e.outputs = j.at("outputs").get<std::map<std::string, std::string>>();
+  e.output_settings = output_settings_from_json(j.value("outputSettings", json::object()));
   e.run_name = j.at("runName").get<std::string>();
   e.display_name = j.at("displayName").get<std::string>();
   e.description = j.at("description").get<std::string>();

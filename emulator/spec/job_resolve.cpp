@@ -94,6 +94,24 @@ void apply_environment(const Workspace& ws, const nlohmann::json& ref, Estimator
 
 }  // namespace
 
+void check_outputs(const Workspace& ws, const Estimator& e) {
+  for (const auto& [name, s] : e.output_settings) {
+    if (!s.datastore.empty()) {
+      try {
+        Datastore::get(ws, s.datastore);
+      } catch (const NotFoundException&) {
+        throw UserErrorException("outputs." + name + ".path: datastore '" + s.datastore +
+                                 "' not found in workspace '" + ws.name() + "'");
+      }
+    }
+    if (!s.asset_name.empty() && !s.asset_version.empty() &&
+        get_data_version(ws, s.asset_name, s.asset_version)) {
+      throw UserErrorException("outputs." + name + ".version: data asset " + s.asset_name + ":" +
+                               s.asset_version + " already exists");
+    }
+  }
+}
+
 Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
   Estimator e = job.spec.estimator;
   apply_environment(ws, job.environment, e);
@@ -102,20 +120,24 @@ Estimator resolve_command_job(const Workspace& ws, const CommandJob& job) {
     const auto target = Datastore::upload_local(ws, in.path);
     DataReference ref;
     ref.datastore_name = ds.name();
-    ref.data_reference_name = in.name;
     ref.path_on_datastore = target;
-    ref.mode = in.mode == "download" ? "download" : "mount";
-    if (ref.mode == "download") ref.path_on_compute = "inputs/" + in.name;
+    spec::set_input_mode(ws, ref, in.name, spec::reference_mode(in.mode));
     e.script_params.emplace_back("", ref);
   }
   for (const auto& in : job.asset_inputs) {
     // A data asset stands for its URI, which names datastore data.
     DataReference ref = spec::data_input(ws, in.reference, "inputs." + in.name + ".path");
-    ref.data_reference_name = in.name;
-    ref.mode = in.mode == "download" ? "download" : "mount";
-    if (ref.mode == "download") ref.path_on_compute = "inputs/" + in.name;
+    spec::set_input_mode(ws, ref, in.name, spec::reference_mode(in.mode));
     e.script_params.emplace_back("", ref);
   }
+  for (auto& [key, value] : e.script_params) {
+    // A datastore input in direct mode: its URI, which names this workspace.
+    auto* ref = std::get_if<DataReference>(&value);
+    if (ref && ref->mode == "direct" && ref->direct_uri.empty()) {
+      spec::set_input_mode(ws, *ref, ref->data_reference_name, "direct");
+    }
+  }
+  check_outputs(ws, e);
   if (e.source_directory.empty()) {
     // No `code`: the job ships no files; an empty folder stands for it.
     e.source_directory = ws.state_dir() / "snapshots" / ".empty-source";

@@ -2,6 +2,7 @@
 // `jobs.create_or_update(command(...))` and `...(command(...).sweep(...))` send) into the same
 // CommandJob the YAML loader makes. One mapping: camelCase properties to the estimator and the
 // sweep definition, with every problem named by its property path.
+#include <map>
 #include <regex>
 
 #include "amlemu/assets.hpp"
@@ -9,6 +10,7 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/job_yaml.hpp"
 #include "amlemu/mirror.hpp"
+#include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/text.hpp"
@@ -134,6 +136,25 @@ stdfs::path code_folder(const Workspace& ws, const std::string& id, const std::s
 
 }  // namespace
 
+std::string spec::reference_mode(const std::string& input_mode) {
+  if (input_mode == "download" || input_mode == "eval_download") return "download";
+  if (input_mode == "direct") return "direct";
+  return "mount";
+}
+
+void spec::set_input_mode(const Workspace& ws, DataReference& ref, const std::string& name,
+                          const std::string& mode) {
+  ref.data_reference_name = name;
+  ref.mode = mode;
+  if (mode == "download") ref.path_on_compute = "inputs/" + name;
+  if (mode == "direct") {
+    ref.direct_uri = !ref.mirror_url.empty()
+                         ? ref.mirror_url
+                         : long_form_uri(ws, "azureml://datastores/" + ref.datastore_name + "/paths/" +
+                                                 ref.path_on_datastore);
+  }
+}
+
 DataReference spec::data_input(const Workspace& ws, std::string uri, const std::string& path) {
   for (int hops = 0; hops < 4; ++hops) {
     // Another job's named output: azureml://jobs/<job>/outputs/<output>/paths/<path>, kept on the
@@ -160,8 +181,20 @@ DataReference spec::data_input(const Workspace& ws, std::string uri, const std::
       } catch (const std::invalid_argument& e) {
         fail(path, "'" + printable(uri) + "': " + e.what());
       }
-      const auto ds = Datastore::get_default(ws);
-      const auto on_ds = "azureml/" + job + "/" + output + (inner.empty() ? "" : "/" + inner);
+      // Where that job wrote the output: its `path`, else the default place.
+      auto ds = Datastore::get_default(ws);
+      std::string folder = "azureml/" + job + "/" + output;
+      try {
+        const auto def = Run(ws, job).get_details().value("runDefinition", nlohmann::json::object());
+        const auto settings = output_settings_from_json(def.value("outputSettings", nlohmann::json::object()));
+        if (const auto it = settings.find(output); it != settings.end() && !it->second.datastore.empty()) {
+          ds = Datastore::get(ws, it->second.datastore);
+          folder = it->second.path_on_datastore;
+          if (it->second.type == "uri_file") folder = stdfs::path(folder).parent_path().string();
+        }
+      } catch (const NotFoundException&) {
+      }
+      const auto on_ds = folder + (inner.empty() ? "" : "/" + inner);
       std::error_code ec;
       if (!stdfs::exists(ds.root() / on_ds, ec)) {
         fail(path, "'" + printable(uri) + "': job " + job + " has no output '" + output +
@@ -403,20 +436,23 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
       replacement["inputs." + in_name] = in["value"].is_string() ? in["value"].get<std::string>() : in["value"].dump();
       continue;
     }
-    if (type != "uri_folder" && type != "uri_file" && type != "custom_model" && type != "mlflow_model") {
-      fail(path + ".jobInputType", "'" + type + "' is not supported (uri_folder, uri_file, custom_model, mlflow_model, literal)");
+    if (type != "uri_folder" && type != "uri_file" && type != "custom_model" && type != "mlflow_model" &&
+        type != "mltable") {
+      fail(path + ".jobInputType", "'" + type + "' is not supported (uri_folder, uri_file, mltable, custom_model, mlflow_model, literal)");
     }
     const auto mode = to_lower(str(in, "mode", path));
-    DataReference ref = spec::data_input(ws, str(in, "uri", path), path + ".uri");
-    ref.data_reference_name = in_name;
-    if (mode.empty() || mode == "readonlymount" || mode == "direct" || mode == "evalmount") {
-      ref.mode = "mount";
-    } else if (mode == "download" || mode == "evaldownload") {
-      ref.mode = "download";
-      ref.path_on_compute = "inputs/" + in_name;
-    } else {
-      fail(path + ".mode", "'" + str(in, "mode", path) + "' is not supported for an input (ReadOnlyMount or Download)");
+    static const std::map<std::string, std::string> modes = {
+        {"", "ro_mount"},         {"readonlymount", "ro_mount"}, {"download", "download"},
+        {"direct", "direct"},     {"evalmount", "eval_mount"},   {"evaldownload", "eval_download"}};
+    const auto known = modes.find(mode);
+    if (known == modes.end()) {
+      fail(path + ".mode", "'" + str(in, "mode", path) + "' is not supported for an input (ReadOnlyMount, Download, Direct, EvalMount or EvalDownload)");
     }
+    if (known->second.rfind("eval_", 0) == 0 && type != "mltable") {
+      fail(path + ".mode", "'" + str(in, "mode", path) + "' is for mltable inputs only");
+    }
+    DataReference ref = spec::data_input(ws, str(in, "uri", path), path + ".uri");
+    spec::set_input_mode(ws, ref, in_name, spec::reference_mode(known->second));
     e.script_params.emplace_back("", ref);
     replacement["inputs." + in_name] = "\"${AZURE_ML_INPUT_" + in_name + "}\"";
   }
@@ -435,6 +471,33 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name, c
       fail(path + ".mode", "'" + str(out, "mode", path) + "' is not supported for an output (ReadWriteMount or Upload)");
     }
     e.outputs[out_name] = mode == "upload" ? "upload" : "rw_mount";
+    if (out.is_object()) {
+      OutputSettings s;
+      if (!type.empty()) s.type = type;
+      if (const auto uri = str(out, "uri", path); !uri.empty()) {
+        std::optional<std::pair<std::string, std::string>> ds;
+        try {
+          ds = parse_datastore_uri(ws, uri);
+        } catch (const UserErrorException& e) {
+          fail(path + ".uri", e.what());
+        }
+        if (!ds || ds->second.empty()) {
+          fail(path + ".uri", "'" + printable(uri) + "' is not azureml://datastores/<name>/paths/<folder>");
+        }
+        s.datastore = ds->first;
+        s.path_on_datastore = ds->second;
+      }
+      s.asset_name = str(out, "assetName", path);
+      s.asset_version = str(out, "assetVersion", path);
+      if (!s.asset_version.empty() && s.asset_name.empty()) fail(path + ".assetVersion", "needs an assetName");
+      if (!s.asset_name.empty() && !matches(s.asset_name, kAssetName)) {
+        fail(path + ".assetName", "'" + s.asset_name + "' must be letters, digits, '.', '_' or '-'");
+      }
+      if (!s.asset_version.empty() && !matches(s.asset_version, kAssetName)) {
+        fail(path + ".assetVersion", "'" + s.asset_version + "' must be letters, digits, '.', '_' or '-'");
+      }
+      e.output_settings[out_name] = s;
+    }
     replacement["outputs." + out_name] = "\"${AZURE_ML_OUTPUT_" + out_name + "}\"";
   }
   // A sweep's trial keeps ${{search_space.x}}: each trial gets its own values.

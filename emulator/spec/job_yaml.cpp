@@ -436,19 +436,24 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
         continue;
       }
       if (itype != "uri_folder" && itype != "uri_file" && itype != "custom_model" &&
-          itype != "mlflow_model") {
-        r.fail(v["type"], key + ".type", "'" + itype + "' is not supported (uri_folder, uri_file, custom_model, mlflow_model)");
+          itype != "mlflow_model" && itype != "mltable") {
+        r.fail(v["type"], key + ".type", "'" + itype + "' is not supported (uri_folder, uri_file, mltable, custom_model, mlflow_model)");
       }
       if (!v["path"]) r.fail(v, key + ".path", "is required");
       const auto path = r.str(v["path"], key + ".path");
       const std::string mode = v["mode"] ? r.str(v["mode"], key + ".mode") : "ro_mount";
-      if (mode != "ro_mount" && mode != "download") {
-        r.fail(v["mode"], key + ".mode", "'" + mode + "' is not supported (ro_mount or download)");
+      if (mode != "ro_mount" && mode != "download" && mode != "direct" && mode != "eval_mount" &&
+          mode != "eval_download") {
+        r.fail(v["mode"], key + ".mode", "'" + mode + "' is not supported (ro_mount, download, direct, eval_mount or eval_download)");
+      }
+      if (mode.rfind("eval_", 0) == 0 && itype != "mltable") {
+        r.fail(v["mode"], key + ".mode", "'" + mode + "' is for mltable inputs only");
       }
       if (path.rfind("azureml://datastores/", 0) == 0) {
+        // Direct mode's URI (which names the workspace) is made at resolve, with the others.
         DataReference ref = datastore_uri(r, v["path"], key + ".path", path);
         ref.data_reference_name = name;
-        ref.mode = mode == "download" ? "download" : "mount";
+        ref.mode = spec::reference_mode(mode);
         if (ref.mode == "download") ref.path_on_compute = "inputs/" + name;
         e.script_params.emplace_back("", ref);
       } else if ((path.size() <= 512 && spec::short_asset(path)) || is_web_url(path) ||
@@ -488,15 +493,40 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
       std::string mode = "rw_mount";
       const auto& v = kv.second;
       if (v.IsMap()) {
-        r.keys(v, key, {"type", "mode", "description"}, {"path", "name", "version"}, e.warnings);
-        const std::string otype = v["type"] ? r.str(v["type"], key + ".type") : "uri_folder";
-        if (otype != "uri_folder" && otype != "uri_file" && otype != "custom_model" && otype != "mlflow_model") {
-          r.fail(v["type"], key + ".type", "'" + otype + "' is not supported");
+        r.keys(v, key, {"type", "mode", "description", "path", "name", "version"}, {}, e.warnings);
+        OutputSettings settings;
+        settings.type = v["type"] ? r.str(v["type"], key + ".type") : "uri_folder";
+        if (settings.type != "uri_folder" && settings.type != "uri_file" &&
+            settings.type != "custom_model" && settings.type != "mlflow_model") {
+          r.fail(v["type"], key + ".type", "'" + settings.type + "' is not supported (uri_folder, uri_file, custom_model, mlflow_model)");
         }
         if (v["mode"]) mode = r.str(v["mode"], key + ".mode");
         if (mode != "rw_mount" && mode != "upload") {
           r.fail(v["mode"], key + ".mode", "'" + mode + "' is not supported (rw_mount or upload)");
         }
+        if (v["path"]) {
+          const auto at = r.str(v["path"], key + ".path");
+          const auto ref = datastore_uri(r, v["path"], key + ".path", at);
+          if (ref.path_on_datastore.empty()) {
+            r.fail(v["path"], key + ".path", "'" + at + "' is the datastore's root: name a folder in it");
+          }
+          settings.datastore = ref.datastore_name;
+          settings.path_on_datastore = ref.path_on_datastore;
+        }
+        if (v["version"] && !v["name"]) r.fail(v["version"], key + ".version", "needs a name");
+        if (v["name"]) {
+          settings.asset_name = r.str(v["name"], key + ".name");
+          if (!matches(settings.asset_name, kAssetName)) {
+            r.fail(v["name"], key + ".name", "'" + settings.asset_name + "' must be letters, digits, '.', '_' or '-'");
+          }
+          if (v["version"]) {
+            settings.asset_version = r.str(v["version"], key + ".version");
+            if (!matches(settings.asset_version, kAssetName)) {
+              r.fail(v["version"], key + ".version", "'" + settings.asset_version + "' must be letters, digits, '.', '_' or '-'");
+            }
+          }
+        }
+        e.output_settings[name] = settings;
       } else if (!v.IsNull()) {
         r.fail(v, key, "must be a mapping (or empty)");
       }

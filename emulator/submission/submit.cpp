@@ -72,12 +72,13 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
       arguments.push_back(ref->to_string());
       refs[ref->data_reference_name] = {
           {"dataStoreName", ref->datastore_name},
-          {"mode", ref->mode == "download" ? "Download" : "Mount"},
+          {"mode", ref->mode == "download" ? "Download" : ref->mode == "direct" ? "Direct" : "Mount"},
           {"pathOnDataStore", ref->path_on_datastore},
           {"pathOnCompute",
            ref->path_on_compute.empty() ? nlohmann::json(nullptr) : nlohmann::json(ref->path_on_compute)},
           {"overwrite", ref->overwrite}};
       if (!ref->mirror_url.empty()) refs[ref->data_reference_name]["mirrorUrl"] = ref->mirror_url;
+      if (ref->mode == "direct") refs[ref->data_reference_name]["uri"] = ref->direct_uri;
     } else {
       arguments.push_back(param_string(std::get<nlohmann::json>(value)));
     }
@@ -87,6 +88,7 @@ nlohmann::json run_definition(const Estimator& e, const std::string& target) {
           {"arguments", arguments},
           {"command", e.command},
           {"outputs", e.outputs},
+          {"outputSettings", output_settings_json(e)},
           {"warnings", e.warnings},
           {"environmentNote", e.environment_note},
           {"framework", "Python"},

@@ -18,10 +18,11 @@ struct DataReference {
   std::string datastore_name;
   std::string data_reference_name;  // the datastore's name for as_mount(), else 32 hex digits
   std::string path_on_datastore;     // empty: the datastore's root
-  std::string mode = "mount";        // "mount" or "download"
+  std::string mode = "mount";        // "mount", "download" or "direct" (the script gets the URI)
   std::string path_on_compute;       // download only; empty: chosen by the node
   bool overwrite = false;
   std::string mirror_url;  // a web URL served from the offline mirror (no datastore), else ""
+  std::string direct_uri;  // direct mode: the URI itself, as the script receives it
 
   std::string to_string() const { return "$AZUREML_DATAREFERENCE_" + data_reference_name; }
   DataReference as_mount() const;

@@ -35,6 +35,17 @@ struct DistributedTraining {
   std::string communication_backend = "Nccl";  // PyTorch, recorded only
 };
 
+/// Where a v2 job's named output goes and the data asset it becomes (`outputs.<x>.type`, `path`,
+/// `name`, `version`). Without a path it goes to workspaceblobstore under
+/// azureml/<run id>/<output>/.
+struct OutputSettings {
+  std::string type = "uri_folder";  // uri_folder, uri_file, custom_model or mlflow_model
+  std::string datastore;            // "": the default place
+  std::string path_on_datastore;    // a uri_file output's names the file
+  std::string asset_name;           // "": not registered as a data asset
+  std::string asset_version;        // "": the next integer
+};
+
 /// The arguments of `Estimator(...)` / `TensorFlow(...)`.
 struct Estimator {
   std::filesystem::path source_directory;
@@ -64,7 +75,10 @@ struct Estimator {
   // `"${AZURE_ML_INPUT_<x>}"`, and ${{outputs.x}} by `"${AZURE_ML_OUTPUT_<x>}"`: variables the
   // shell expands on each node to that node's own paths.
   std::string command;
-  std::map<std::string, std::string> outputs;  // name -> mode (rw_mount or upload)
+  /// name -> mode: rw_mount (the script writes to the datastore as it goes) or upload (the
+  /// node's folder is copied there once the script ends)
+  std::map<std::string, std::string> outputs;
+  std::map<std::string, OutputSettings> output_settings;  // outputs with a type, path or name
   std::string run_name;                        // the job's `name`: becomes the run id
   std::string display_name;
   std::string description;
@@ -75,6 +89,11 @@ struct Estimator {
   /// them, kept with the run so the job reads back as it was created. Null otherwise.
   nlohmann::json job_definition;
 };
+
+/// The run definition's "outputSettings" object for `e` ({} when no output has settings), and
+/// back.
+nlohmann::json output_settings_json(const Estimator& e);
+std::map<std::string, OutputSettings> output_settings_from_json(const nlohmann::json& j);
 
 /// The run definition's "environment" object for `e`: its curated name, Python packages, conda
 /// packages and variables, as Preparing reads them.

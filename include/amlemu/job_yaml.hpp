@@ -18,13 +18,13 @@ struct CommandJob {
   struct LocalInput {
     std::string name;
     std::filesystem::path path;
-    std::string mode;  // ro_mount or download
+    std::string mode;  // ro_mount, download, direct, eval_mount or eval_download
   };
   std::vector<LocalInput> local_inputs;  // uploaded to the default datastore at submit
   struct AssetInput {
     std::string name;
     std::string reference;  // azureml:<data asset>:<version> or azureml:<data asset>@latest
-    std::string mode;       // ro_mount or download
+    std::string mode;       // ro_mount, download, direct, eval_mount or eval_download
   };
   std::vector<AssetInput> asset_inputs;  // data assets, resolved against the workspace at submit
   nlohmann::json environment;            // "azureml:..." reference or an inline object
@@ -56,6 +56,10 @@ CommandJob command_job_from_rest(const Workspace& ws, const std::string& name,
 /// inline), and uploads local input folders to workspaceblobstore under LocalUpload/<hash>/.
 /// Throws UserErrorException naming what is missing.
 Estimator resolve_command_job(const Workspace& ws, const CommandJob& job);
+
+/// Checks a job's named outputs against `ws`: the datastore of an output's path exists, and the
+/// data asset version an output becomes does not yet. UserErrorException "outputs.<x>...".
+void check_outputs(const Workspace& ws, const Estimator& e);
 
 /// Registers an environment YAML (`$schema: .../environment.schema.json`): name, version
 /// (default: the next integer), image, conda_file, description, tags. Returns

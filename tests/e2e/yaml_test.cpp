@@ -480,3 +480,84 @@ TEST_CASE("Keras's load_data() reads its datasets from the offline mirror and tr
   CHECK(refused.code != 0);
   CHECK_THAT(refused.out + refused.err, Contains("URL fetch failure on " + keras + "mnist.npz"));
 }
+
+TEST_CASE("input modes: direct hands the script the URI, an mltable folder is mounted or downloaded for evaluation", "[e2e][yaml][data]") {
+  TempHome t;
+  set_up(t);
+  TempHome::write(t.work() / "iris/MLTable", "paths:\n  - file: ./iris.csv\ntransformations:\n  - read_delimited: {delimiter: ','}\n");
+  TempHome::write(t.work() / "iris/iris.csv", "sepal_length,species\n5.1,setosa\n");
+  REQUIRE(cli(t, {"datastore", "upload", "--src-dir", "iris", "--target-path", "tables/iris", "--no-progress"}).code == 0);
+  TempHome::write(t.work() / "modes.yml",
+                  "type: command\n"
+                  "command: echo uri=${{inputs.uri}} && cat ${{inputs.mounted}}/MLTable && cat ${{inputs.copied}}/iris.csv\n"
+                  "inputs:\n"
+                  "  uri: {type: uri_folder, path: 'azureml://datastores/workspaceblobstore/paths/tables/iris', mode: direct}\n"
+                  "  mounted: {type: mltable, path: 'azureml://datastores/workspaceblobstore/paths/tables/iris', mode: eval_mount}\n"
+                  "  copied: {type: mltable, path: 'azureml://datastores/workspaceblobstore/paths/tables/iris', mode: eval_download}\n"
+                  "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "modes.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("uri=azureml://subscriptions/"));
+  CHECK_THAT(r.out, Contains("/workspaces/yaml-ws/datastores/workspaceblobstore/paths/tables/iris"));
+  CHECK_THAT(r.out, Contains("read_delimited"));
+  CHECK_THAT(r.out, Contains("5.1,setosa"));
+}
+
+TEST_CASE("outputs: rw_mount writes on the datastore, upload at the end, and name/version make a data asset", "[e2e][yaml][data]") {
+  TempHome t;
+  set_up(t);
+  const auto producer = [](const std::string& name) {
+    return "type: command\n"
+           "name: " + name + "\n"
+           "command: >-\n"
+           "  echo live=${{outputs.live}} && echo upload=${{outputs.model}} &&\n"
+           "  echo 1 > ${{outputs.live}}/a.txt && echo weights > ${{outputs.model}}/w.txt &&\n"
+           "  echo 0.93 > ${{outputs.score}}\n"
+           "outputs:\n"
+           "  live: {type: uri_folder, name: live-data}\n"
+           "  model: {type: uri_folder, mode: upload, path: 'azureml://datastores/workspaceblobstore/paths/custom/model', name: trained, version: '3'}\n"
+           "  score: {type: uri_file, path: 'azureml://datastores/workspaceblobstore/paths/eval/score.txt'}\n"
+           "environment: azureml:AzureML-sklearn-1.5@latest\n";
+  };
+  TempHome::write(t.work() / "producer.yml", producer("prod-1"));
+  const auto r = cli(t, {"job", "create", "--stream", "--file", "producer.yml"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  // rw_mount: the datastore's own folder; upload: the node's, copied once the script ended.
+  CHECK_THAT(r.out, Contains("live=" + (t.home() / "workspaces").string()));
+  CHECK_THAT(r.out, Contains("/datastores/workspaceblobstore/azureml/prod-1/live"));
+  CHECK_THAT(r.out, Contains("upload="));
+  CHECK_THAT(r.out, !Contains("/datastores/workspaceblobstore/custom/model\n"));
+  const auto trained = cli(t, {"data", "show", "--name", "trained", "--version", "3"});
+  INFO(trained.err);
+  REQUIRE(trained.code == 0);
+  CHECK(trained.json()["path"] == "azureml://datastores/workspaceblobstore/paths/custom/model/");
+  CHECK(cli(t, {"data", "show", "--name", "live-data"}).json()["path"] ==
+        "azureml://datastores/workspaceblobstore/paths/azureml/prod-1/live/");
+
+  // A second job reads both: the asset by @latest, the file output by its job URI.
+  TempHome::write(t.work() / "consumer.yml",
+                  "type: command\n"
+                  "command: cat ${{inputs.model}}/w.txt ${{inputs.score}}\n"
+                  "inputs:\n"
+                  "  model: {type: uri_folder, path: 'azureml:trained@latest'}\n"
+                  "  score: {type: uri_file, path: 'azureml://jobs/prod-1/outputs/score/paths/score.txt'}\n"
+                  "environment: azureml:AzureML-sklearn-1.5@latest\n");
+  const auto c = cli(t, {"job", "create", "--stream", "--file", "consumer.yml"});
+  INFO(c.out << c.err);
+  REQUIRE(c.code == 0);
+  CHECK_THAT(c.out, Contains("weights\n0.93"));
+
+  // The version exists now: a second producer is refused before anything is recorded.
+  const auto runs = cli(t, {"job", "list"}).json().size();
+  TempHome::write(t.work() / "again.yml", producer("prod-2"));
+  const auto again = cli(t, {"job", "create", "--file", "again.yml"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.err, Contains("outputs.model.version: data asset trained:3 already exists"));
+  CHECK(cli(t, {"job", "list"}).json().size() == runs);
+  TempHome::write(t.work() / "nods.yml", std::string(producer("prod-3")).replace(
+      producer("prod-3").find("datastores/workspaceblobstore/paths/custom"), 32, "datastores/nosuchstore/paths/cus"));
+  CHECK_THAT(cli(t, {"job", "create", "--file", "nods.yml"}).err,
+             Contains("outputs.model.path: datastore 'nosuchstore' not found"));
+}

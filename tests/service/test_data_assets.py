@@ -21,10 +21,16 @@ def test_a_data_asset_from_the_sdk_feeds_a_job(work, server):
     assert result["latest"] == "1"
     assert result["status"] == "Completed"
     assert result["after_archive"] == []
+    # The job's output became a data asset, where the job wrote it.
+    assert result["result"].endswith("/paths/azureml/" + result["job"] + "/result/")
     shown = json.loads(cli(home, "data", "show", "--name", "numbers", "--version", "1",
                            cwd=folder).stdout)
     assert shown["archived"] is True
     assert shown["path"].startswith("azureml://")
     cli(home, "job", "download", "--name", result["job"], "--download-path", "out", cwd=folder)
     drivers = list((folder / "out").rglob("70_driver_log.txt"))
-    assert drivers and "7 8 9" in drivers[0].read_text()
+    driver = drivers[0].read_text() if drivers else ""
+    assert "7 8 9" in driver
+    # Direct mode: the script got the URI, in its long form, not a mounted path.
+    assert "direct=azureml://subscriptions/" in driver
+    assert "/datastores/workspaceblobstore/paths/" in driver

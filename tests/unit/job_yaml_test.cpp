@@ -103,6 +103,36 @@ TEST_CASE("inputs and outputs become shell-safe values and per-node paths", "[ya
   CHECK(e.outputs.at("model") == "rw_mount");
 }
 
+TEST_CASE("input modes (direct, eval_ for mltable) and output places and data assets", "[yaml][data]") {
+  TempHome t;
+  const auto job = parse(t,
+      "command: python t.py ${{inputs.uri}} ${{inputs.table}} ${{outputs.model}} ${{outputs.scores}}\n" + kEnv +
+      "inputs:\n"
+      "  uri: {type: uri_folder, path: 'azureml://datastores/workspaceblobstore/paths/mnist', mode: direct}\n"
+      "  table: {type: mltable, path: 'azureml://datastores/workspaceblobstore/paths/iris', mode: eval_download}\n"
+      "outputs:\n"
+      "  model: {type: uri_folder, mode: upload, path: 'azureml://datastores/workspacefilestore/paths/models/m1', name: my-model, version: '7'}\n"
+      "  scores: {type: uri_file, path: 'azureml://datastores/workspaceblobstore/paths/eval/scores.csv', name: scores}\n");
+  const auto& e = job.spec.estimator;
+  REQUIRE(e.script_params.size() == 2);
+  CHECK(std::get<DataReference>(e.script_params[0].second).mode == "direct");
+  CHECK(std::get<DataReference>(e.script_params[1].second).mode == "download");
+  CHECK(e.outputs.at("model") == "upload");
+  CHECK(e.outputs.at("scores") == "rw_mount");
+  const auto& model = e.output_settings.at("model");
+  CHECK(model.datastore == "workspacefilestore");
+  CHECK(model.path_on_datastore == "models/m1");
+  CHECK(model.asset_name == "my-model");
+  CHECK(model.asset_version == "7");
+  const auto& scores = e.output_settings.at("scores");
+  CHECK(scores.type == "uri_file");
+  CHECK(scores.path_on_datastore == "eval/scores.csv");
+  CHECK(scores.asset_version.empty());
+  CHECK(e.warnings.empty());
+  // The settings travel with the run definition and back.
+  CHECK(output_settings_from_json(output_settings_json(e)).at("model").asset_version == "7");
+}
+
 TEST_CASE("ignored keys become warnings and --set overrides values", "[yaml]") {
   TempHome t;
   const auto job = parse(t, "command: echo ${{inputs.n}}\n" + kEnv +

@@ -308,7 +308,7 @@ TEST_CASE("a trial's Estimator survives its parent's run definition, every field
   amlemu::Estimator e;
   e.source_directory = "/src";
   e.entry_script = "train.py";
-  e.script_params = {{"--lr", json(0.1)}, {"--data", amlemu::DataReference{"ds", "ref", "mnist", "download", "/d", true, ""}}};
+  e.script_params = {{"--lr", json(0.1)}, {"--data", amlemu::DataReference{"ds", "ref", "mnist", "download", "/d", true, "", ""}}};
   e.arguments = {"-v"};
   e.compute_target = "cpu";
   e.use_gpu = true;
