@@ -5,7 +5,6 @@
 #include "amlemu/errors.hpp"
 #include "amlemu/mirror.hpp"
 #include "cli/cli.hpp"
-#include "datastore/framework_caches.hpp"
 
 namespace amlemu::cli {
 
@@ -17,7 +16,7 @@ nlohmann::json serialize(const MirrorEntry& e) {
 
 // What a script will make of the copy: Keras refuses some files by their hash.
 void warn_about(const MirrorEntry& e) {
-  const auto note = datastore::keras_hash_note(e.url);
+  const auto note = framework_note(e.url);
   if (!note.empty()) std::cerr << "Warning: " << e.url << ": " << note << std::endl;
 }
 }  // namespace

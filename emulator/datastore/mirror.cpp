@@ -21,6 +21,7 @@
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/text.hpp"
+#include "datastore/framework_caches.hpp"
 
 namespace amlemu {
 
@@ -229,6 +230,8 @@ std::string mirror_key(const std::string& url_or_cache) {
   }
   return normalize_web_url(url_or_cache);
 }
+
+std::string framework_note(const std::string& url) { return datastore::keras_hash_note(url); }
 
 std::string mirror_add_command(const std::string& url, bool folder) {
   std::string quoted = "'";

@@ -41,6 +41,10 @@ inline constexpr const char* kMirrorCaches[] = {"cache:scikit-learn", "cache:hug
 /// kMirrorCaches. Throws UserErrorException as normalize_web_url does, or naming the caches.
 std::string mirror_key(const std::string& url_or_cache);
 
+/// What a framework will make of a mirrored copy of `url`, when it matters: Keras checks some of
+/// its dataset files against a fixed hash, so only its own file passes. "" otherwise.
+std::string framework_note(const std::string& url);
+
 /// The command that puts `url` in the mirror (a file, or a folder), for one-line errors.
 std::string mirror_add_command(const std::string& url, bool folder = false);
 
