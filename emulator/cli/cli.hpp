@@ -39,6 +39,7 @@ void add_gpu_commands(CLI::App& app, Context& ctx);
 void add_service_commands(CLI::App& app, Context& ctx);
 void add_data_commands(CLI::App& app, Context& ctx);
 void add_mirror_commands(CLI::App& app, Context& ctx);
+void add_endpoint_commands(CLI::App& app, Context& ctx);
 
 /// Set by a command that must exit non-zero without an error message (a failed streamed run).
 extern int g_exit_code;

@@ -29,6 +29,8 @@ constexpr Group kGroups[] = {
     {"gpu", amlemu::cli::add_gpu_commands},
     {"data", amlemu::cli::add_data_commands},
     {"mirror", amlemu::cli::add_mirror_commands},
+    {"online-endpoint", amlemu::cli::add_endpoint_commands},
+    {"online-deployment", amlemu::cli::add_endpoint_commands},
     {"serve", amlemu::cli::add_service_commands},
     {"env", amlemu::cli::add_service_commands},
 };
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
     cli::add_gpu_commands(app, ctx);
     cli::add_data_commands(app, ctx);
     cli::add_mirror_commands(app, ctx);
+    cli::add_endpoint_commands(app, ctx);
     cli::add_service_commands(app, ctx);
   }
   try {

@@ -207,6 +207,7 @@ nlohmann::json Specification::to_json() const {
                       {"condaPackages", conda_packages},
                       {"environmentVariables", variables}};
   if (!python_version.empty()) j["pythonVersion"] = python_version;
+  if (isolated) j["isolated"] = true;
   return j;
 }
 
@@ -412,9 +413,14 @@ void build(Launcher& launcher, const Specification& spec, const stdfs::path& dir
   const int created =
       uv.empty()
           ? run_logged(launcher, spec.python,
-                       {"-m", "venv", "--without-pip", "--system-site-packages", dir.string()}, build_log)
+                       spec.isolated ? std::vector<std::string>{"-m", "venv", dir.string()}
+                                     : std::vector<std::string>{"-m", "venv", "--without-pip",
+                                                                "--system-site-packages", dir.string()},
+                       build_log)
           : run_logged(launcher, uv,
-                       {"venv", "--python", spec.python, "--system-site-packages", dir.string()},
+                       spec.isolated ? std::vector<std::string>{"venv", "--python", spec.python, dir.string()}
+                                     : std::vector<std::string>{"venv", "--python", spec.python,
+                                                                "--system-site-packages", dir.string()},
                        build_log, uv_env);
   if (created != 0) {
     stdfs::remove_all(dir, ec);
@@ -422,7 +428,8 @@ void build(Launcher& launcher, const Specification& spec, const stdfs::path& dir
                              last_error_line(build_log));
   }
   std::vector<std::string> reqs;
-  const auto met = met_by_interpreter(launcher, spec.python, spec.pip_packages);
+  const auto met = spec.isolated ? std::map<std::string, std::string>{}
+                                 : met_by_interpreter(launcher, spec.python, spec.pip_packages);
   for (const auto& r : spec.pip_packages) {
     if (const auto m = met.find(r); m != met.end()) {
       append(build_log, m->second + " from the base interpreter satisfies " + r);

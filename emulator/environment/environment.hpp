@@ -22,6 +22,9 @@ struct Specification {
   std::string python_identity;  // size and modification time of that file
   std::string python_version;   // the minor version asked for ("3.12"); empty: the default
   bool user_managed = false;    // run on the base interpreter as it is
+  /// Built without the base interpreter's packages (a deployment with its own conda file: a
+  /// fresh image's packages are its own only). Jobs' environments see the base's packages.
+  bool isolated = false;
   std::vector<std::string> pip_packages;  // sorted: pip, translated conda, curated, framework
   std::vector<std::string> conda_packages;  // as given (already translated into pip_packages)
   std::map<std::string, std::string> variables;

@@ -215,6 +215,12 @@ nlohmann::json create_environment(const Workspace& ws, const stdfs::path& file) 
           {"definition", def}, {"warnings", warnings}};
 }
 
+Estimator environment_estimator_from(const Workspace& ws, const nlohmann::json& environment) {
+  Estimator e;
+  apply_environment(ws, environment, e);
+  return e;
+}
+
 Estimator environment_estimator(const Workspace& ws, const std::string& file_or_reference) {
   Estimator e;
   std::error_code ec;

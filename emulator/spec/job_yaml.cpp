@@ -49,6 +49,43 @@ DataReference datastore_uri(const Reader& r, const YAML::Node& at, const std::st
 
 }  // namespace
 
+nlohmann::json spec::environment_node(const Reader& r, const YAML::Node& node,
+                                      const stdfs::path& base, std::vector<std::string>& warnings) {
+  const auto& env = node;
+  if (env.IsScalar()) {
+    return env.as<std::string>();
+  } else if (env.IsMap()) {
+    r.keys(env, "environment", {"image", "conda_file", "name", "version", "description", "tags"},
+           {"build", "os_type", "inference_config"}, warnings);
+    nlohmann::json inline_env = nlohmann::json::object();
+    if (env["image"]) inline_env["image"] = r.str(env["image"], "environment.image");
+    if (env["conda_file"]) {
+      const auto& cf = env["conda_file"];
+      YAML::Node conda;
+      if (cf.IsScalar()) {
+        try {
+          conda = YAML::LoadFile((base / cf.as<std::string>()).string());
+        } catch (const YAML::Exception& ex) {
+          r.fail(cf, "environment.conda_file", "cannot read '" + cf.as<std::string>() + "': " + ex.msg);
+        }
+      } else {
+        conda = cf;
+      }
+      const auto deps = spec::conda_dependencies(conda);
+      inline_env["pipPackages"] = deps["pipPackages"];
+      inline_env["condaPackages"] = deps["condaPackages"];
+      inline_env["condaChannels"] = deps["condaChannels"];
+    }
+    if (!inline_env.contains("image") && !inline_env.contains("pipPackages")) {
+      r.fail(env, "environment", "an inline environment needs image or conda_file");
+    }
+    return inline_env;
+  } else {
+    r.fail(env, "environment", "must be azureml:<name>:<version>, azureml:<name>@latest, a "
+                               "registry URI, or a mapping with image/conda_file");
+  }
+}
+
 nlohmann::json spec::conda_dependencies(const YAML::Node& conda) {
   // Conda packages go to Preparing as written (python=3.X included), where they become PyPI
   // requirements; `pip` itself is not a package to install.
@@ -299,41 +336,7 @@ CommandJob load_command_job(const stdfs::path& file, const std::vector<std::stri
     }
   }
   if (!root["environment"]) r.fail(root, "environment", "is required");
-  {
-    const auto& env = root["environment"];
-    if (env.IsScalar()) {
-      job.environment = env.as<std::string>();
-    } else if (env.IsMap()) {
-      r.keys(env, "environment", {"image", "conda_file", "name", "version", "description", "tags"},
-             {"build", "os_type", "inference_config"}, e.warnings);
-      nlohmann::json inline_env = nlohmann::json::object();
-      if (env["image"]) inline_env["image"] = r.str(env["image"], "environment.image");
-      if (env["conda_file"]) {
-        const auto& cf = env["conda_file"];
-        YAML::Node conda;
-        if (cf.IsScalar()) {
-          try {
-            conda = YAML::LoadFile((base / cf.as<std::string>()).string());
-          } catch (const YAML::Exception& ex) {
-            r.fail(cf, "environment.conda_file", "cannot read '" + cf.as<std::string>() + "': " + ex.msg);
-          }
-        } else {
-          conda = cf;
-        }
-        const auto deps = spec::conda_dependencies(conda);
-        inline_env["pipPackages"] = deps["pipPackages"];
-        inline_env["condaPackages"] = deps["condaPackages"];
-        inline_env["condaChannels"] = deps["condaChannels"];
-      }
-      if (!inline_env.contains("image") && !inline_env.contains("pipPackages")) {
-        r.fail(env, "environment", "an inline environment needs image or conda_file");
-      }
-      job.environment = inline_env;
-    } else {
-      r.fail(env, "environment", "must be azureml:<name>:<version>, azureml:<name>@latest, a "
-                                 "registry URI, or a mapping with image/conda_file");
-    }
-  }
+  job.environment = spec::environment_node(r, root["environment"], base, e.warnings);
   if (root["environment_variables"]) {
     const auto& vars = root["environment_variables"];
     if (!vars.IsMap()) r.fail(vars, "environment_variables", "must be a mapping");

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -24,6 +25,14 @@ nlohmann::json conda_dependencies(const YAML::Node& conda);
 std::string substitute_expressions(const std::string& command,
                                    const std::map<std::string, std::string>& replacement,
                                    std::string* unknown);
+
+class Reader;
+
+/// A job's (or a deployment's) `environment`: the reference string as written, or an inline
+/// environment as {image, pipPackages, condaPackages, condaChannels}; a conda_file is read
+/// relative to `base`. Keys accepted but not honoured are added to `warnings`.
+nlohmann::json environment_node(const Reader& r, const YAML::Node& env,
+                                const std::filesystem::path& base, std::vector<std::string>& warnings);
 
 /// Loads a YAML file: UserErrorException "<what> file not found: <file>", or
 /// "<file>:<line>: not valid YAML: <reason>".

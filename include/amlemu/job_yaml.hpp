@@ -71,6 +71,10 @@ nlohmann::json create_environment(const Workspace& ws, const std::filesystem::pa
 /// a registry URI, a curated name): what `environment build` builds. Throws UserErrorException.
 Estimator environment_estimator(const Workspace& ws, const std::string& file_or_reference);
 
+/// An Estimator carrying only the environment `environment` names, in a parsed job's form (a
+/// reference string or an inline {image, pipPackages, ...}): what a deployment is built from.
+Estimator environment_estimator_from(const Workspace& ws, const nlohmann::json& environment);
+
 /// Registered environments, newest first.
 nlohmann::json list_registered_environments(const Workspace& ws);
 

@@ -24,7 +24,7 @@ Statements take their arguments as ``?`` parameters; none is built from user inp
 from azureml.exceptions import SchemaVersionError
 
 #: The highest migration number this package knows (``emulator/storage/sql/007_*.sql``).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: The oldest schema the statements below work with: the tables of ``001_initial.sql``.
 OLDEST_SCHEMA_VERSION = 1
 
