@@ -167,6 +167,30 @@ void EndpointStore::set_host_pid(const std::string& name, int pid) {
       .run();
 }
 
+std::int64_t EndpointStore::bump_generation(const std::string& name) {
+  auto& db = detail::database(ws_);
+  storage::Transaction tx(db);
+  db.prepare("UPDATE online_endpoints SET generation = generation + 1 WHERE name = ?1").bind(1, name).run();
+  const auto g = generations(name).first;
+  tx.commit();
+  return g;
+}
+
+std::pair<std::int64_t, std::int64_t> EndpointStore::generations(const std::string& name) {
+  auto st = detail::database(ws_).prepare("SELECT generation, applied FROM online_endpoints WHERE name = ?1");
+  st.bind(1, name);
+  if (!st.step()) return {0, 0};
+  return {st.integer(0), st.integer(1)};
+}
+
+void EndpointStore::set_applied(const std::string& name, std::int64_t generation) {
+  detail::database(ws_)
+      .prepare("UPDATE online_endpoints SET applied = MAX(applied, ?2) WHERE name = ?1")
+      .bind(1, name)
+      .bind(2, generation)
+      .run();
+}
+
 bool EndpointStore::remove(const std::string& name) {
   auto& db = detail::database(ws_);
   storage::Transaction tx(db);

@@ -32,6 +32,11 @@ class EndpointStore {
   /// Description, tags, traffic and mirror traffic.
   void update(const OnlineEndpoint& e);
   void set_host_pid(const std::string& name, int pid);
+  /// A change for the host to apply: returns the new generation.
+  std::int64_t bump_generation(const std::string& name);
+  /// {generation, applied}; the host records what it read once it applied it.
+  std::pair<std::int64_t, std::int64_t> generations(const std::string& name);
+  void set_applied(const std::string& name, std::int64_t generation);
   /// With its deployments.
   bool remove(const std::string& name);
 

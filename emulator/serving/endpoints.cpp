@@ -123,8 +123,20 @@ int ensure_host(const Workspace& ws, const std::string& name) {
   throw AmlException("online endpoint " + name + ": its host did not start: " + last_line(log));
 }
 
+// Has the host apply what changed, and waits until it has: a request sent after this returns
+// sees the new traffic, and a deleted deployment's instances have stopped.
 void signal_host(const Workspace& ws, const std::string& name) {
-  ::kill(ensure_host(ws, name), SIGHUP);
+  const auto generation = EndpointStore(ws).bump_generation(name);
+  const int pid = ensure_host(ws, name);
+  ::kill(pid, SIGHUP);
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (EndpointStore(ws).generations(name).second >= generation) return;
+    if (!host_alive(pid)) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  throw AmlException("online endpoint " + name + ": its host did not apply the change in time (see " +
+                     (serving::endpoint_dir(ws.state_dir(), name) / "host.log").string() + ")");
 }
 
 OnlineEndpoint shown(const serving::EndpointRecord& r) {
@@ -213,16 +225,18 @@ void make_read_only(const stdfs::path& dir) {
   }
 }
 
-// The traceback's last line in an instance's log: the exception init() raised.
+// The exception the user's script raised, from an instance's log: the last line of the form
+// "<Type>Error: ..." or "<Type>Exception: ..." that the server itself did not write.
 std::string raised(const std::string& error) {
   std::string last;
-  size_t start = 0;
-  while (start < error.size()) {
-    auto end = error.find('\n', start);
-    if (end == std::string::npos) end = error.size();
-    const auto line = error.substr(start, end - start);
-    if (line.find("Error") != std::string::npos || line.find("Exception") != std::string::npos) last = line;
-    start = end + 1;
+  std::istringstream in(error);
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(": ");
+    if (colon == std::string::npos || line.empty() || line[0] == ' ') continue;
+    const auto type = line.substr(0, colon);
+    const bool named = type.ends_with("Error") || type.ends_with("Exception") || type.ends_with("Interrupt");
+    const bool plain = type.find(' ') == std::string::npos;
+    if (named && plain && type.rfind("azureml_inference_server_http", 0) != 0) last = line;
   }
   return last;
 }
@@ -432,15 +446,7 @@ void delete_online_deployment(const Workspace& ws, const std::string& endpoint, 
   updated.mirror_traffic.erase(name);
   EndpointStore(ws).update(updated);
   EndpointStore(ws).remove(endpoint, name);
-  if (host_alive(e.host_pid)) {
-    ::kill(e.host_pid, SIGHUP);
-    // The host stops the instances and removes their sockets.
-    const auto until = std::chrono::steady_clock::now() + 20s;
-    for (size_t i = 0; i < static_cast<size_t>(std::max(1, r->deployment.instance_count)); ++i) {
-      const auto sock = serving::instance_socket(ws.state_dir(), endpoint, name, i);
-      while (stdfs::exists(sock) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
-    }
-  }
+  if (host_alive(e.host_pid)) signal_host(ws, endpoint);  // its instances stop
   std::error_code ec;
   const auto dir = serving::deployment_dir(ws.state_dir(), endpoint, name);
   for (const auto& entry : stdfs::recursive_directory_iterator(dir, ec)) {

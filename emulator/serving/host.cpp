@@ -424,6 +424,7 @@ class Host {
 
   void reload() {
     EndpointStore store(ws_);
+    const auto generation = store.generations(endpoint_).first;  // read before what it covers
     const auto record = store.find(endpoint_);
     if (!record) {
       g_stop = true;
@@ -466,6 +467,7 @@ class Host {
       }
     }
     for (auto& inst : stopping) stop(inst);
+    store.set_applied(endpoint_, generation);
   }
 
   std::string socket_path(const std::string& deployment, size_t i) const {

@@ -12,7 +12,9 @@ CREATE TABLE online_endpoints (
   mirror_traffic TEXT NOT NULL DEFAULT '{}',
   definition     TEXT NOT NULL DEFAULT '{}',
   created_time   TEXT NOT NULL,
-  host_pid       INTEGER NOT NULL DEFAULT 0
+  host_pid       INTEGER NOT NULL DEFAULT 0,
+  generation     INTEGER NOT NULL DEFAULT 0,  -- bumped by each change the host must apply
+  applied        INTEGER NOT NULL DEFAULT 0   -- the generation the host applied last
 );
 
 CREATE TABLE online_deployments (
