@@ -309,7 +309,8 @@ TEST_CASE("the top-level help lists every command group, and a misspelt group is
   const auto help = cli(t, {"--help"});
   CHECK(help.code == 0);
   for (const char* group : {"workspace", "datastore", "compute", "job", "model", "environment",
-                            "gpu", "data", "serve", "env"}) {
+                            "gpu", "data", "mirror", "serve", "env", "online-endpoint",
+                            "online-deployment"}) {
     CHECK_THAT(help.out, Contains(std::string("  ") + group));
   }
   const auto group_help = cli(t, {"job", "--help"});

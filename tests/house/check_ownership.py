@@ -28,6 +28,7 @@ REPOSITORIES = {
     "datastore/blob_store.cpp": {"blob_properties"},
     "registry/code_store.cpp": {"code_versions"},
     "registry/data_store.cpp": {"data_versions"},
+    "serving/endpoint_store.cpp": {"online_endpoints", "online_deployments"},
 }
 # The storage layer itself: connections, transactions, migrations. It owns no table.
 STORAGE = {"storage/database.cpp", "storage/database.hpp", "storage/migrations.hpp",
