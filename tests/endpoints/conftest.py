@@ -45,14 +45,32 @@ class Workspace:
         return json.loads(self.cli(*args).stdout)
 
 
-@pytest.fixture
-def ws(tmp_path):
-    home, folder = tmp_path / "home", tmp_path / "work"
+def make_workspace(home, folder):
     shutil.copytree(SAMPLE, folder)
     (folder / "config.json").write_text(json.dumps(
         {"subscription_id": "sub", "resource_group": "rg", "workspace_name": "endpoints"}))
     w = Workspace(home, folder)
     w.cli("workspace", "create")
+    return w
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """The sample's model, trained once per module by its job: the run's outputs/model folder."""
+    root = tmp_path_factory.mktemp("training")
+    w = make_workspace(root / "home", root / "work")
+    run = w.cli("job", "create", "--file", "train/job.yml", "--stream")
+    run_id = next(line.split(":", 1)[1].strip() for line in run.stdout.splitlines()
+                  if line.startswith("RunId:"))
+    w.cli("job", "download", "--name", run_id, "--download-path", str(root / "out"))
+    found = list((root / "out").rglob("model.pkl"))
+    assert found, "the training job left no outputs/model/model.pkl"
+    return found[0].parent
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = make_workspace(tmp_path / "home", tmp_path / "work")
     yield w
     # No endpoint outlives its test: its host and instances stop with it.
     for e in json.loads(w.cli("online-endpoint", "list", check=False).stdout or "[]"):
@@ -60,10 +78,7 @@ def ws(tmp_path):
 
 
 @pytest.fixture
-def trained(ws):
-    """The sample's model, trained by its job and registered as sklearn-model."""
-    run = ws.cli("job", "create", "--file", "train/job.yml", "--stream")
-    run_id = next(line.split(":", 1)[1].strip() for line in run.stdout.splitlines()
-                  if line.startswith("RunId:"))
-    ws.cli("model", "create", "--name", "sklearn-model", "--run", run_id, "--path", "outputs/model")
+def trained(ws, model_folder):
+    """The sample's model registered as sklearn-model (the folder "model" with model.pkl)."""
+    ws.cli("model", "create", "--name", "sklearn-model", "--path", str(model_folder))
     return ws
