@@ -216,8 +216,11 @@ class Host {
     }
     EndpointStore(ws_).set_host_pid(endpoint_, static_cast<int>(::getpid()));
     std::cerr << "endpoint " << endpoint_ << ": listening on 127.0.0.1:" << record->endpoint.port << std::endl;
-    std::thread([this, &acceptor] { accept_loop(acceptor); }).detach();
+    std::thread accepting([this, &acceptor] { accept_loop(acceptor); });
     supervise();
+    // No new connection; the instances stop (a request they held gets its 502).
+    ::shutdown(acceptor.native_handle(), SHUT_RDWR);
+    accepting.join();
     stop_all();
     return 0;
   }
@@ -247,8 +250,8 @@ class Host {
       auto sock = std::make_shared<tcp::socket>(acceptor.get_executor());
       beast::error_code ec;
       acceptor.accept(*sock, ec);
+      if (g_stop) return;
       if (ec) {
-        if (g_stop) return;
         std::this_thread::sleep_for(10ms);
         continue;
       }
@@ -653,12 +656,18 @@ int run_endpoint_host(const stdfs::path& state_dir, const std::string& endpoint)
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  int code = 1;
   try {
-    return Host(state_dir, endpoint).run();
+    // Never destroyed: connection threads may still use it when the process ends below.
+    code = (new Host(state_dir, endpoint))->run();
   } catch (const std::exception& e) {
     std::cerr << "endpoint " << endpoint << ": " << e.what() << "\n";
-    return 1;
   }
+  // Connection threads may still be blocked on their clients: end the process here, as a
+  // whole, rather than run destructors under them.
+  std::cerr << std::flush;
+  std::cout << std::flush;
+  ::_exit(code);
 }
 
 }  // namespace amlemu::serving
