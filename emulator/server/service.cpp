@@ -54,6 +54,7 @@ Service::Service(ServerState& state) : state_(state) {
   add_datastore_routes(router_);
   add_asset_routes(router_);
   add_model_routes(router_);
+  add_endpoint_routes(router_);
   add_job_routes(router_);
   add_history_routes(router_);
   add_mlflow_routes(router_);

@@ -45,6 +45,7 @@ void add_compute_routes(Router& r);    // computes/
 void add_datastore_routes(Router& r);  // datastores/
 void add_asset_routes(Router& r);      // codes/, environments/, data/
 void add_model_routes(Router& r);      // models/
+void add_endpoint_routes(Router& r);   // onlineEndpoints/
 void add_job_routes(Router& r);        // jobs/
 void add_history_routes(Router& r);    // /history/v1.0/...: run details, run data
 void add_mlflow_routes(Router& r);     // /mlflow/v2.0/.../api/2.0/mlflow/...: MLflow's REST API

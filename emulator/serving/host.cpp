@@ -488,6 +488,7 @@ class Host {
         auto& inst = d.instances[i];
         if (inst.process) {
           if (auto code = inst.process->poll()) {
+            inst.process->signal_group(SIGKILL);  // its workers, should the server have left any
             log_line(inst.log, "amlemu: the instance ended with exit code " + std::to_string(*code) +
                                    (inst.ready ? "; starting another" : ""));
             inst.process.reset();
@@ -614,10 +615,10 @@ class Host {
     inst.process->signal_group(SIGTERM);
     const auto until = SteadyClock::now() + 5s;
     while (!inst.process->poll() && SteadyClock::now() < until) std::this_thread::sleep_for(20ms);
-    if (!inst.process->poll()) {
-      inst.process->signal_group(SIGKILL);
-      while (!inst.process->poll()) std::this_thread::sleep_for(10ms);
-    }
+    // The server's workers share its process group: whatever of it is left goes now, even when
+    // the server itself has already ended.
+    inst.process->signal_group(SIGKILL);
+    while (!inst.process->poll()) std::this_thread::sleep_for(10ms);
     std::error_code ec;
     stdfs::remove(inst.socket, ec);
     inst.process.reset();
@@ -649,6 +650,11 @@ class Host {
 }  // namespace
 
 int run_endpoint_host(const stdfs::path& state_dir, const std::string& endpoint) {
+  // A starter that blocks signals in its threads (the service plane's server does) hands its
+  // mask down through fork and exec: unblock them, or SIGTERM and SIGHUP would never arrive.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

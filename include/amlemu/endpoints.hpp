@@ -77,6 +77,16 @@ nlohmann::json serialize(const OnlineDeployment& deployment);
 OnlineEndpoint load_endpoint_yaml(const std::filesystem::path& file);
 OnlineDeployment load_deployment_yaml(const std::filesystem::path& file);
 
+/// The REST bodies of `PUT .../onlineEndpoints/<name>` and `.../deployments/<name>` (the ARM
+/// shapes azure-ai-ml sends: authMode, traffic, mirrorTraffic, tags; model, codeConfiguration
+/// with codeId, environmentId, sku.capacity, requestSettings and probes as ISO-8601 durations)
+/// as the library's types, and back as `properties`. UserErrorException "properties.<x>: ...".
+OnlineEndpoint endpoint_from_rest(const std::string& name, const nlohmann::json& body);
+nlohmann::json endpoint_to_rest(const OnlineEndpoint& endpoint);
+OnlineDeployment deployment_from_rest(const Workspace& ws, const std::string& endpoint, const std::string& name,
+                                      const nlohmann::json& body);
+nlohmann::json deployment_to_rest(const Workspace& ws, const OnlineDeployment& deployment);
+
 /// Records the endpoint, gives it a loopback port and keys, and starts its host. Throws
 /// UserErrorException when it exists or the name breaks the service's rule (3-32 characters,
 /// a letter first, then letters, digits and '-').

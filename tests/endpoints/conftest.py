@@ -75,6 +75,9 @@ def ws(tmp_path):
     # No endpoint outlives its test: its host and instances stop with it.
     for e in json.loads(w.cli("online-endpoint", "list", check=False).stdout or "[]"):
         w.cli("online-endpoint", "delete", "--name", e["name"], check=False)
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    left = [l for l in ps.splitlines() if str(w.home) in l and ("amlemu_scoring" in l or "--endpoint-host" in l)]
+    assert not left, "processes outlived their endpoint: %s" % left
 
 
 @pytest.fixture
