@@ -208,6 +208,7 @@ nlohmann::json Specification::to_json() const {
                       {"environmentVariables", variables}};
   if (!python_version.empty()) j["pythonVersion"] = python_version;
   if (isolated) j["isolated"] = true;
+  if (!installed_here.empty()) j["installedHere"] = installed_here;
   return j;
 }
 
@@ -431,7 +432,9 @@ void build(Launcher& launcher, const Specification& spec, const stdfs::path& dir
   const auto met = spec.isolated ? std::map<std::string, std::string>{}
                                  : met_by_interpreter(launcher, spec.python, spec.pip_packages);
   for (const auto& r : spec.pip_packages) {
-    if (const auto m = met.find(r); m != met.end()) {
+    const bool here = std::find(spec.installed_here.begin(), spec.installed_here.end(), r) !=
+                      spec.installed_here.end();
+    if (const auto m = met.find(r); m != met.end() && !here) {
       append(build_log, m->second + " from the base interpreter satisfies " + r);
     } else {
       reqs.push_back(r);

@@ -25,6 +25,9 @@ struct Specification {
   /// Built without the base interpreter's packages (a deployment with its own conda file: a
   /// fresh image's packages are its own only). Jobs' environments see the base's packages.
   bool isolated = false;
+  /// Requirements installed into the environment even when the base interpreter meets them (a
+  /// package whose copy in the base would shadow the environment's).
+  std::vector<std::string> installed_here;
   std::vector<std::string> pip_packages;  // sorted: pip, translated conda, curated, framework
   std::vector<std::string> conda_packages;  // as given (already translated into pip_packages)
   std::map<std::string, std::string> variables;

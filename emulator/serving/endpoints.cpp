@@ -158,13 +158,22 @@ Built build_scoring_environment(const Workspace& ws, const OnlineDeployment& d, 
     if (progress) *progress << "Warning: " << w << "\n";
   }
   e.user_managed_dependencies = false;
+  const bool own_packages = !e.pip_packages.empty() || !e.conda_packages.empty();
   e.pip_packages.push_back("azureml-inference-server-http");
+  if (!own_packages) {
+    // On the machine's interpreter, the server's azure.monitor.opentelemetry must be the
+    // environment's whole: a base Python with the azure-monitor-opentelemetry distribution (the
+    // Azure SDKs bring it) would otherwise lend its regular package, which shadows the
+    // environment's namespace portion, and the server could not import its exporter.
+    e.pip_packages.push_back("azure-monitor-opentelemetry");
+  }
   const nlohmann::json def = {{"environment", environment_definition(e)}, {"framework", "Python"}};
   const auto launcher = make_local_launcher();
   auto spec = environment::resolve(def, *launcher);
+  if (!own_packages) spec.installed_here = {"azureml-inference-server-http", "azure-monitor-opentelemetry"};
   // An environment with packages of its own is that and the server only; an image alone is the
   // machine's interpreter with its packages, as an image's would be, and the server.
-  spec.isolated = e.pip_packages.size() > 1 || !e.conda_packages.empty();
+  spec.isolated = own_packages;
   const auto root = layout::environments(ws.state_dir());
   if (progress && !environment::is_ready(spec, root)) {
     *progress << "Building the deployment's environment " << spec.id() << " (" << spec.interpreter << ")\n"

@@ -418,9 +418,16 @@ class Host {
   // ---- The supervisor. ----
 
   void supervise() {
+    auto next_look = SteadyClock::now();
     while (!g_stop) {
       if (g_reload.exchange(false)) reload();
       tend();
+      if (SteadyClock::now() >= next_look) {
+        // A workspace folder removed under it (a test's temporary home, say) ends the endpoint.
+        std::error_code ec;
+        if (!stdfs::exists(state_dir_, ec)) g_stop = true;
+        next_look = SteadyClock::now() + 1s;
+      }
       std::this_thread::sleep_for(50ms);
     }
   }

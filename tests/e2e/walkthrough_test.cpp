@@ -41,6 +41,33 @@ TEST_CASE("the walkthrough's TensorFlow job reaches 0.87 test accuracy and regis
   // Versions increase per registration.
   CHECK(cli(t, {"model", "create", "--name", "tf-dnn-mnist", "--run", run_id, "--path",
                 "outputs/model"}).json()["id"] == "tf-dnn-mnist:2");
+
+  // The notebook's next step: the model behind an online endpoint, with its scoring script.
+  const std::string sample = std::string(AMLEMU_SAMPLE_JOBS) + "/tf-mnist";
+  REQUIRE(cli(t, {"online-endpoint", "create", "--name", "tf-mnist-ep"}).code == 0);
+  struct Deleted {  // the endpoint goes however the test ends
+    const TempHome& t;
+    ~Deleted() { cli(t, {"online-endpoint", "delete", "--name", "tf-mnist-ep"}); }
+  } deleted{t};
+  const auto deployed = cli(t, {"online-deployment", "create", "--file", sample + "/deployment.yml", "--all-traffic"});
+  INFO(deployed.out << deployed.err);
+  REQUIRE(deployed.code == 0);
+  CHECK(deployed.json()["provisioning_state"] == "Succeeded");
+  const auto uri = cli(t, {"online-endpoint", "show", "--name", "tf-mnist-ep"}).json()["scoring_uri"].get<std::string>();
+  const auto key = cli(t, {"online-endpoint", "get-credentials", "--name", "tf-mnist-ep"}).json()["primaryKey"].get<std::string>();
+  const auto check = run_program("/usr/bin/env", {"python3", std::string(AMLEMU_TEST_SCRIPTS) + "/tf_endpoint_check.py", uri, key,
+                                             kData, (t.work() / "dl" / "model").string()}, t.work());
+  const auto logs = cli(t, {"online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "tf-mnist-ep",
+                            "--lines", "150"});
+  INFO(check.out << check.err << "\n--- the instance's log\n" << logs.out);
+  CHECK(check.code == 0);
+  CHECK_THAT(check.out, Contains("scored: 200"));
+  CHECK_THAT(check.out, Contains("same predictions"));
+  CHECK_THAT(check.out, Contains("GET / -> 200 Healthy"));
+  CHECK_THAT(check.out, Contains("GET /swagger.json -> 200"));
+  CHECK_THAT(check.out, Contains("wrong key -> 401"));
+  CHECK_THAT(check.out, Contains("PUT /score -> 405"));
+  CHECK_THAT(check.out, Contains("bad body -> 500"));
 }
 
 TEST_CASE("the C++ walkthrough program follows the SDK's steps", "[e2e][walkthrough]") {
