@@ -43,6 +43,11 @@ class Process {
   virtual int exit_handle() const { return -1; }
 };
 
+/// Where the web requests of a process amlemu starts go when it may not reach out (a run, a
+/// scoring instance): a loopback port nothing serves, so a download fails at once (connection
+/// refused) instead of hanging.
+inline constexpr const char* kNoRouteProxy = "http://127.0.0.1:9";
+
 class Launcher {
  public:
   virtual ~Launcher() = default;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/launcher.hpp"
 #include "compute/cluster_store.hpp"
 
 namespace amlemu::launch {
@@ -46,9 +47,7 @@ struct NodeFacts {
   std::map<std::string, std::string> cache_variables;  // KERAS_HOME, SCIKIT_LEARN_DATA, ...
 };
 
-/// Where a run's web requests go when it may not reach out: a loopback port nothing serves, so
-/// a download fails at once (connection refused) instead of hanging.
-inline constexpr const char* kNoRouteProxy = "http://127.0.0.1:9";
+using amlemu::kNoRouteProxy;
 
 /// The whole environment of a process on `node`, starting from `inherited` (the supervisor's).
 /// A run has no route out: the proxies of `inherited` are dropped, HTTP(S)_PROXY name

@@ -27,7 +27,6 @@
 #include "common/launcher.hpp"
 #include "common/paths.hpp"
 #include "common/text.hpp"
-#include "launch/process_environment.hpp"
 #include "serving/endpoint_store.hpp"
 
 namespace amlemu::serving {
@@ -586,7 +585,7 @@ class Host {
                  model_root, std::to_string(std::max(1, dep.max_concurrent_requests_per_instance))};
     spec.cwd = dir / "code";
     spec.output_file = inst.log;
-    launch::Environment env;
+    std::map<std::string, std::string> env;
     for (const auto& [k, v] : current_environment()) {
       if (k.rfind("AZUREML_", 0) == 0 || k.rfind("MLFLOW_", 0) == 0 || k == "PYTHONPATH") continue;
       env[k] = v;
@@ -598,8 +597,8 @@ class Host {
     env["SCORING_TIMEOUT_MS"] = std::to_string(dep.request_timeout_ms);
     env["AZUREML_DEPLOYMENT_NAME"] = dep.name;
     env["AZUREML_ENDPOINT_NAME"] = endpoint_;
-    env["HTTP_PROXY"] = launch::kNoRouteProxy;
-    env["HTTPS_PROXY"] = launch::kNoRouteProxy;
+    env["HTTP_PROXY"] = kNoRouteProxy;
+    env["HTTPS_PROXY"] = kNoRouteProxy;
     env["NO_PROXY"] = "localhost,127.0.0.1,::1";
     for (const auto& [k, v] : dep.environment_variables) env[k] = v;
     spec.env = env;
