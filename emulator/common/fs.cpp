@@ -211,6 +211,27 @@ bool is_within(const stdfs::path& parent, const stdfs::path& child) {
   return true;
 }
 
+std::string tail_lines(const stdfs::path& path, std::size_t lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  const std::size_t from = lines > 0 && all.size() > lines ? all.size() - lines : 0;
+  std::string out;
+  for (std::size_t i = from; i < all.size(); ++i) out += all[i] + "\n";
+  return out;
+}
+
+void make_read_only(const stdfs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec)) {
+      stdfs::permissions(entry.path(),
+                         stdfs::perms::owner_write | stdfs::perms::group_write | stdfs::perms::others_write,
+                         stdfs::perm_options::remove, ec);
+    }
+  }
+}
+
 std::string read_tail(const stdfs::path& path, std::streamoff max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};

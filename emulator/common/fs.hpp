@@ -26,6 +26,13 @@ void atomic_write(const stdfs::path& path, const std::string& content,
 std::string read_file(const stdfs::path& path);
 /// The last `max_bytes` of a file ("" when it cannot be read).
 std::string read_tail(const stdfs::path& path, std::streamoff max_bytes);
+/// The last `lines` lines of a text file, each ending with '\n' (all of them when `lines` is 0;
+/// "" when it cannot be read).
+std::string tail_lines(const stdfs::path& path, std::size_t lines);
+
+/// Takes the write permission off every file under `dir` (folders stay writable, so the tree can
+/// still be removed).
+void make_read_only(const stdfs::path& dir);
 
 /// Files (not folders) under `root`, as sorted relative paths with '/' separators. Symlinks to
 /// files count as files; symlinked folders are not followed.

@@ -135,17 +135,6 @@ void publish(const stdfs::path& root, const stdfs::path& staged, const std::stri
   if (ec) stdfs::remove_all(staged, ec);  // the same content is already there
 }
 
-void make_read_only(const stdfs::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : stdfs::recursive_directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec)) {
-      stdfs::permissions(entry.path(), stdfs::perms::owner_write | stdfs::perms::group_write |
-                                           stdfs::perms::others_write,
-                         stdfs::perm_options::remove, ec);
-    }
-  }
-}
-
 // Stores a copy under objects/<hash> unless one is there: `fill` writes it into a fresh staging
 // folder, which is made read-only and renamed into place.
 template <typename Fill>
@@ -156,7 +145,7 @@ void store_object(const stdfs::path& root, const std::string& hash, Fill fill) {
   fs::remove_stale_staging(root / "staging");
   const auto staged = fs::staging_entry(root / "staging");
   fill(staged);
-  make_read_only(staged);
+  fs::make_read_only(staged);
   publish(root, staged, hash);
 }
 

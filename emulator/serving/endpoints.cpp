@@ -26,6 +26,7 @@
 #include "environment/environment.hpp"
 #include "serving/endpoint_store.hpp"
 #include "serving/host.hpp"
+#include "spec/data_inputs.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu {
@@ -187,14 +188,9 @@ Built build_scoring_environment(const Workspace& ws, const OnlineDeployment& d, 
 // The model read-only under azureml-models/<name>/<version>/, as on Azure.
 void materialise_model(const Workspace& ws, const OnlineDeployment& d, const stdfs::path& dir) {
   if (!d.model.empty()) {
-    auto ref = d.model.substr(8);  // after azureml:
-    std::string name = ref, version;
-    if (const auto at = ref.find("@latest"); at != std::string::npos && at + 7 == ref.size()) {
-      name = ref.substr(0, at);
-    } else if (const auto colon = ref.rfind(':'); colon != std::string::npos) {
-      name = ref.substr(0, colon);
-      version = ref.substr(colon + 1);
-    }
+    const auto ref = spec::short_asset(d.model);  // azureml:<name>:<version> or azureml:<name>@latest
+    const std::string name = ref ? ref->first : d.model.substr(8);
+    const std::string version = ref ? ref->second : "";
     std::optional<int> v;
     if (!version.empty()) {
       try {
@@ -221,16 +217,6 @@ void materialise_model(const Workspace& ws, const OnlineDeployment& d, const std
     fs::copy_tree(d.model_path, target / name);
   } else {
     fs::copy_file(d.model_path, target / name);
-  }
-}
-
-void make_read_only(const stdfs::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : stdfs::recursive_directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec)) {
-      stdfs::permissions(entry.path(), stdfs::perms::owner_write | stdfs::perms::group_write | stdfs::perms::others_write,
-                         stdfs::perm_options::remove, ec);
-    }
   }
 }
 
@@ -339,11 +325,7 @@ void delete_online_endpoint(const Workspace& ws, const std::string& name) {
   }
   EndpointStore(ws).remove(name);
   std::error_code ec;
-  const auto dir = serving::endpoint_dir(ws.state_dir(), name);
-  for (const auto& e : stdfs::recursive_directory_iterator(dir, ec)) {
-    stdfs::permissions(e.path(), stdfs::perms::owner_write, stdfs::perm_options::add, ec);
-  }
-  stdfs::remove_all(dir, ec);
+  stdfs::remove_all(serving::endpoint_dir(ws.state_dir(), name), ec);
 }
 
 nlohmann::json get_endpoint_credentials(const Workspace& ws, const std::string& name) {
@@ -387,13 +369,10 @@ OnlineDeployment create_online_deployment(const Workspace& ws, const OnlineDeplo
     if (progress) *progress << "Model and code of " << deployment.name << " in place\n" << std::flush;
     rec.python = build_scoring_environment(ws, deployment, staging / "environment-build.txt", progress).python.string();
   } catch (...) {
-    for (const auto& e : stdfs::recursive_directory_iterator(staging, ec)) {
-      stdfs::permissions(e.path(), stdfs::perms::owner_write, stdfs::perm_options::add, ec);
-    }
     stdfs::remove_all(staging, ec);
     throw;
   }
-  make_read_only(staging / "azureml-models");
+  fs::make_read_only(staging / "azureml-models");
   stdfs::remove_all(dir, ec);
   stdfs::rename(staging, dir);
   rec.deployment = deployment;
@@ -457,11 +436,7 @@ void delete_online_deployment(const Workspace& ws, const std::string& endpoint, 
   EndpointStore(ws).remove(endpoint, name);
   if (host_alive(e.host_pid)) signal_host(ws, endpoint);  // its instances stop
   std::error_code ec;
-  const auto dir = serving::deployment_dir(ws.state_dir(), endpoint, name);
-  for (const auto& entry : stdfs::recursive_directory_iterator(dir, ec)) {
-    stdfs::permissions(entry.path(), stdfs::perms::owner_write, stdfs::perm_options::add, ec);
-  }
-  stdfs::remove_all(dir, ec);
+  stdfs::remove_all(serving::deployment_dir(ws.state_dir(), endpoint, name), ec);
 }
 
 std::string get_deployment_logs(const Workspace& ws, const std::string& endpoint, const std::string& name,
@@ -473,16 +448,7 @@ std::string get_deployment_logs(const Workspace& ws, const std::string& endpoint
   const auto log = serving::deployment_dir(ws.state_dir(), endpoint, name) / "logs" / "instance-0.log";
   std::error_code ec;
   if (!stdfs::exists(log, ec)) return "";
-  const auto text = fs::read_file(log);
-  if (lines <= 0) return text;
-  std::vector<std::string> all;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += all[i] + "\n";
-  }
-  return out;
+  return fs::tail_lines(log, static_cast<std::size_t>(std::max(0, lines)));
 }
 
 InvokeResult invoke_online_endpoint(const Workspace& ws, const std::string& endpoint, const std::string& body,

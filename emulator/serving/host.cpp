@@ -147,7 +147,6 @@ Exchange exchange(const std::string& socket_path, const Request& req, std::chron
   x.sent = true;
   if (!ec) {
     beast::flat_buffer buffer;
-    Response res;
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     http::read(sock, buffer, parser, ec);
@@ -174,16 +173,6 @@ Response json_response(unsigned status, const std::string& message, unsigned ver
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
-}
-
-std::string tail_lines(const stdfs::path& file, size_t lines) {
-  std::ifstream in(file);
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  const size_t from = all.size() > lines ? all.size() - lines : 0;
-  std::string out;
-  for (size_t i = from; i < all.size(); ++i) out += all[i] + "\n";
-  return out;
 }
 
 class Host {
@@ -367,17 +356,14 @@ class Host {
           if (!inst.ready) continue;
           if (!taken || inst.inflight < taken->inflight) taken = &inst;
         }
-        if (!taken) {
-          if (attempt == 0) {
-            // None ready yet (starting or restarting): wait a little for one.
-          }
-        } else {
+        if (taken) {
           d.next = (d.next + 1) % std::max<size_t>(n, 1);
           ++taken->inflight;
           socket = taken->socket;
         }
       }
       if (socket.empty()) {
+        // None ready yet (starting or restarting): wait a little for one.
         std::this_thread::sleep_for(200ms);
         continue;
       }
@@ -560,7 +546,7 @@ class Host {
   std::string failure_reason(const Instance& inst) const {
     return "The deployment's instance could not start " + std::to_string(kStartAttempts) +
            " times (its scoring script's init() may have raised); the end of its log:\n" +
-           tail_lines(inst.log, 25);
+           fs::tail_lines(inst.log, 25);
   }
 
   void log_line(const stdfs::path& log, const std::string& line) {

@@ -684,23 +684,18 @@ OnlineDeployment deployment_from_rest(const Workspace& ws, const std::string& en
 }
 
 nlohmann::json deployment_to_rest(const Workspace& ws, const OnlineDeployment& d) {
-  std::string model;
-  if (const auto a = short_asset(d.model); a && !a->second.empty()) {
-    model = "/subscriptions/" + ws.subscription_id() + "/resourceGroups/" + ws.resource_group() +
-            "/providers/Microsoft.MachineLearningServices/workspaces/" + ws.name() + "/models/" + a->first +
-            "/versions/" + a->second;
-  } else {
-    model = d.model.empty() ? d.model_path.string() : d.model;
-  }
-  std::string environment = d.environment.is_string() ? d.environment.get<std::string>() : d.environment.dump();
-  if (const auto a = short_asset(environment); a && !a->second.empty()) {
-    environment = "/subscriptions/" + ws.subscription_id() + "/resourceGroups/" + ws.resource_group() +
-                  "/providers/Microsoft.MachineLearningServices/workspaces/" + ws.name() + "/environments/" +
-                  a->first + "/versions/" + a->second;
-  }
-  const std::map<std::string, std::string> states = {{"Creating", "Creating"}, {"Succeeded", "Succeeded"},
-                                                     {"Failed", "Failed"}, {"Updating", "Updating"}};
-  const auto state = states.count(d.provisioning_state) ? states.at(d.provisioning_state) : "Succeeded";
+  // A versioned asset reference as its ARM id (what the service answers with); others as given.
+  const auto arm_id = [&](const std::string& ref, const std::string& kind) {
+    const auto a = short_asset(ref);
+    if (!a || a->second.empty()) return ref;
+    return "/subscriptions/" + ws.subscription_id() + "/resourceGroups/" + ws.resource_group() +
+           "/providers/Microsoft.MachineLearningServices/workspaces/" + ws.name() + "/" + kind + "/" +
+           a->first + "/versions/" + a->second;
+  };
+  const auto model = arm_id(d.model.empty() ? d.model_path.string() : d.model, "models");
+  const auto environment =
+      arm_id(d.environment.is_string() ? d.environment.get<std::string>() : d.environment.dump(), "environments");
+  const std::string state = d.provisioning_state.empty() ? "Succeeded" : d.provisioning_state;
   return {{"endpointComputeType", "Managed"},
           {"model", model},
           {"codeConfiguration", {{"codeId", nullptr}, {"scoringScript", d.scoring_script}}},
