@@ -55,7 +55,9 @@ void check_name(const std::string& what, const std::string& name) {
 void check_shares(const std::map<std::string, int>& shares, const std::string& what, bool sums_to_100,
                   const std::vector<serving::DeploymentRecord>& deployments) {
   int total = 0;
-  for (const auto& [name, share] : shares) {
+  for (const auto& entry : shares) {
+    const std::string& name = entry.first;  // a plain reference: Clang 14 cannot capture a structured binding
+    const int share = entry.second;
     if (share < 0 || share > 100) throw UserErrorException(what + "." + name + ": must be 0 to 100");
     const bool known = std::any_of(deployments.begin(), deployments.end(),
                                    [&](const auto& d) { return d.deployment.name == name; });
