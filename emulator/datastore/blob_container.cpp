@@ -140,15 +140,6 @@ stdfs::path stage(const Workspace& ws, const std::function<void(int fd, const st
 
 }  // namespace
 
-std::string storage_account_name(const std::string& subscription_id,
-                                 const std::string& resource_group, const std::string& workspace) {
-  return "amlemu" + sha1_hex(subscription_id + "/" + resource_group + "/" + workspace).substr(0, 16);
-}
-
-std::string storage_account_name(const Workspace& ws) {
-  return storage_account_name(ws.subscription_id(), ws.resource_group(), ws.name());
-}
-
 std::optional<BlobContainer> BlobContainer::open(const Workspace& ws, const std::string& name) {
   const auto dir = ws.state_dir();
   if (name == kRunHistory) return BlobContainer(ws, name, dir / "runs", false, true);

@@ -1,11 +1,13 @@
 // azureml:// URIs of a workspace's data: parsed, mapped to the files behind them, and written in
-// the service's long form (include/amlemu/datastore.hpp).
+// the service's long form (include/amlemu/datastore.hpp); the workspace's storage account name
+// and the storage URLs (wasbs, abfss, blob https) of its containers.
 #include <regex>
 
 #include "amlemu/blob.hpp"
 #include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
 #include "common/fs.hpp"
+#include "common/hash.hpp"
 #include "common/text.hpp"
 
 namespace amlemu {
@@ -33,6 +35,15 @@ std::optional<std::pair<std::string, std::string>> job_output(const std::string&
 }
 
 }  // namespace
+
+std::string storage_account_name(const std::string& subscription_id,
+                                 const std::string& resource_group, const std::string& workspace) {
+  return "amlemu" + sha1_hex(subscription_id + "/" + resource_group + "/" + workspace).substr(0, 16);
+}
+
+std::string storage_account_name(const Workspace& ws) {
+  return storage_account_name(ws.subscription_id(), ws.resource_group(), ws.name());
+}
 
 std::optional<std::pair<std::string, std::string>> parse_datastore_uri(const Workspace& ws,
                                                                        const std::string& uri) {

@@ -19,6 +19,7 @@
 #include "amlemu/workspace.hpp"
 #include "environment/conda.hpp"
 #include "environment/curated.hpp"
+#include "environment/interpreter_probe.hpp"
 #include "environment/interpreters.hpp"
 #include "common/clock.hpp"
 #include "common/fault.hpp"
@@ -32,17 +33,6 @@ namespace stdfs = std::filesystem;
 namespace bp = boost::process;
 
 namespace {
-
-constexpr const char* kMarker = "amlemu-environment.json";
-
-// <root>/<id>.lock guards one environment. A run holds it shared from the moment it finds the
-// environment complete until the run ends; a build and a delete hold it exclusively. flock locks
-// go with the open file, so a process that dies releases them.
-fs::Fd open_lock(const stdfs::path& file) {
-  fs::Fd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (fd.get() < 0) fs::throw_errno("cannot create lock file", file);
-  return fd;
-}
 
 void lock(const fs::Fd& fd, int operation, const stdfs::path& file) {
   while (::flock(fd.get(), operation) != 0) {
@@ -100,90 +90,6 @@ void append(const stdfs::path& log, const std::string& text) {
   std::ofstream(log, std::ios::app) << text << "\n";
 }
 
-// Runs `python -c code args...` and returns its output lines (empty when it fails).
-std::vector<std::string> probe(Launcher& launcher, const stdfs::path& python,
-                               const std::string& code, const std::vector<std::string>& args) {
-  static std::atomic<int> probes{0};
-  const auto answer = stdfs::temp_directory_path() /
-                      ("amlemu-probe-" + std::to_string(::getpid()) + "-" + std::to_string(++probes));
-  ProcessSpec spec;
-  spec.program = python;
-  spec.args = {"-c", code};
-  spec.args.insert(spec.args.end(), args.begin(), args.end());
-  spec.env = current_environment();
-  spec.cwd = stdfs::temp_directory_path();
-  spec.output_file = answer;
-  std::vector<std::string> lines;
-  try {
-    if (run_to_end(launcher, spec) == 0) {
-      std::ifstream in(answer);
-      for (std::string line; std::getline(in, line);) lines.push_back(line);
-    }
-  } catch (const std::runtime_error&) {
-  }
-  std::error_code ec;
-  stdfs::remove(answer, ec);
-  return lines;
-}
-
-// The requirements the interpreter's own packages already meet, as pip would find them through
-// --system-site-packages (uv does not look there): "requirement<TAB>distribution version" lines.
-// A tensorflow requirement is also met by tensorflow-cpu and tensorflow-intel.
-std::map<std::string, std::string> met_by_interpreter(Launcher& launcher, const stdfs::path& python,
-                                                      const std::vector<std::string>& reqs) {
-  const std::string code =
-      "import sys\n"
-      "try:\n"
-      "    import importlib.metadata as m\n"
-      "    from packaging.requirements import Requirement\n"
-      "except ImportError:\n"
-      "    try:\n"
-      "        import importlib.metadata as m\n"
-      "        from pip._vendor.packaging.requirements import Requirement\n"
-      "    except ImportError:\n"
-      "        sys.exit(0)\n"
-      "for line in sys.argv[1:]:\n"
-      "    try: r = Requirement(line)\n"
-      "    except Exception: continue\n"
-      "    if r.url or r.extras or r.marker: continue\n"
-      "    name = r.name.lower().replace('_', '-')\n"
-      "    for d in ([name, name + '-cpu', name + '-intel'] if name == 'tensorflow' else [name]):\n"
-      "        try: v = m.version(d)\n"
-      "        except m.PackageNotFoundError: continue\n"
-      "        if r.specifier.contains(v, prereleases=True):\n"
-      "            print(line + '\\t' + d + ' ' + v); break\n";
-  std::map<std::string, std::string> met;
-  for (const auto& line : probe(launcher, python, code, reqs)) {
-    const auto tab = line.find('\t');
-    if (tab != std::string::npos) met[line.substr(0, tab)] = line.substr(tab + 1);
-  }
-  return met;
-}
-
-// The default interpreter as it runs: its executable (a pyenv shim resolved), its version, and
-// its TensorFlow release if it has one.
-struct DefaultInterpreter {
-  Interpreter interpreter;
-  std::string tensorflow;
-};
-
-std::optional<DefaultInterpreter> probe_default(Launcher& launcher, const stdfs::path& python) {
-  const std::string code =
-      "import sys\n"
-      "print(sys.executable)\n"
-      "print('%d.%d.%d' % sys.version_info[:3])\n"
-      "try:\n"
-      "    import importlib.metadata as m\n"
-      "    for d in ('tensorflow', 'tensorflow-cpu', 'tensorflow-intel'):\n"
-      "        try: print(m.version(d)); break\n"
-      "        except m.PackageNotFoundError: pass\n"
-      "except ImportError: pass\n";
-  const auto lines = probe(launcher, python, code, {});
-  if (lines.size() < 2) return std::nullopt;
-  DefaultInterpreter d{{lines[0], lines[1], "default"}, lines.size() > 2 ? lines[2] : ""};
-  return d;
-}
-
 std::string identity_of(const std::string& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return "";
@@ -198,6 +104,15 @@ bool truthy(const char* name) {
 }
 
 }  // namespace
+
+// <root>/<id>.lock guards one environment. A run holds it shared from the moment it finds the
+// environment complete until the run ends; a build and a delete hold it exclusively. flock locks
+// go with the open file, so a process that dies releases them.
+fs::Fd open_lock(const stdfs::path& file) {
+  fs::Fd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) fs::throw_errno("cannot create lock file", file);
+  return fd;
+}
 
 nlohmann::json Specification::to_json() const {
   nlohmann::json j = {{"python", python},
@@ -514,116 +429,3 @@ Prepared prepare(const Specification& spec, const stdfs::path& root,
 }
 
 }  // namespace amlemu::environment
-
-namespace amlemu {
-
-namespace stdfs = std::filesystem;
-
-nlohmann::json CachedEnvironment::serialize() const {
-  return {{"name", id},
-          {"specification", specification},
-          {"createdTime", created_time},
-          {"lastUsedTime", last_used_time},
-          {"buildSeconds", build_seconds},
-          {"sizeBytes", size_bytes},
-          {"interpreter", interpreter}};
-}
-
-nlohmann::json EnvironmentBuild::serialize() const {
-  return {{"name", id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id)},
-          {"interpreter", interpreter},
-          {"pythonVersion", python_version.empty() ? nlohmann::json(nullptr) : nlohmann::json(python_version)},
-          {"requirements", requirements},
-          {"notes", notes},
-          {"built", built},
-          {"seconds", seconds},
-          {"buildLog", build_log.empty() ? nlohmann::json(nullptr) : nlohmann::json(build_log.string())}};
-}
-
-EnvironmentBuild build_environment(const Workspace& ws, const nlohmann::json& environment) {
-  const auto launcher = make_local_launcher();
-  const nlohmann::json def = {{"environment", environment}};
-  const auto spec = environment::resolve(def, *launcher);
-  const auto root = layout::environments(ws.state_dir());
-  EnvironmentBuild out;
-  out.interpreter = spec.interpreter;
-  out.python_version = spec.python_version;
-  out.requirements = spec.pip_packages;
-  out.notes = spec.notes;
-  if (spec.user_managed) return out;
-  const auto log = root / "build-logs" / (spec.id() + "-" + std::to_string(::getpid()) + ".txt");
-  std::error_code ec;
-  stdfs::create_directories(log.parent_path(), ec);
-  const auto p = environment::prepare(spec, root, log, *launcher);
-  out.id = p.id;
-  out.built = p.built;
-  out.seconds = p.seconds;
-  if (p.built) {
-    out.build_log = log;
-  } else {
-    stdfs::remove(log, ec);
-  }
-  return out;
-}
-
-std::vector<CachedEnvironment> list_environments(const Workspace& ws) {
-  std::vector<CachedEnvironment> out;
-  const auto root = layout::environments(ws.state_dir());
-  std::error_code ec;
-  if (!stdfs::is_directory(root, ec)) return out;
-  for (const auto& entry : stdfs::directory_iterator(root, ec)) {
-    const auto marker = entry.path() / environment::kMarker;
-    if (!entry.is_directory() || !stdfs::exists(marker, ec)) continue;
-    CachedEnvironment e;
-    try {
-      const auto doc = nlohmann::json::parse(fs::read_file(marker));
-      e.id = doc.at("id");
-      e.specification = doc.at("specification");
-      e.created_time = doc.value("createdTime", "");
-      e.build_seconds = doc.value("buildSeconds", 0.0);
-      e.interpreter = doc.value("interpreter", doc.at("specification").value("python", ""));
-    } catch (const std::exception&) {
-      continue;
-    }
-    struct stat st {};
-    if (::stat(marker.c_str(), &st) == 0) {
-      e.last_used_time = iso_utc(SystemTime(std::chrono::seconds(st.st_mtim.tv_sec)) +
-                                 std::chrono::milliseconds(st.st_mtim.tv_nsec / 1000000));
-    }
-    for (auto it = stdfs::recursive_directory_iterator(entry.path(), ec);
-         it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && !it->is_symlink(ec)) e.size_bytes += it->file_size(ec);
-    }
-    out.push_back(std::move(e));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.last_used_time > b.last_used_time;
-  });
-  return out;
-}
-
-CachedEnvironment show_environment(const Workspace& ws, const std::string& id) {
-  for (auto& e : list_environments(ws)) {
-    if (e.id == id) return e;
-  }
-  throw NotFoundException("Environment '" + id + "' not found in workspace '" + ws.name() + "'");
-}
-
-void delete_environment(const Workspace& ws, const std::string& id) {
-  const auto root = layout::environments(ws.state_dir());
-  if (id.find('/') != std::string::npos || id.rfind("env-", 0) != 0 ||
-      !stdfs::exists(root / id / environment::kMarker)) {
-    throw NotFoundException("Environment '" + id + "' not found in workspace '" + ws.name() + "'");
-  }
-  const auto lock_file = root / (id + ".lock");
-  const auto held = environment::open_lock(lock_file);
-  if (::flock(held.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) fs::throw_errno("cannot lock", lock_file);
-    throw UserErrorException("Environment '" + id + "' is in use by a job that has not ended, "
-                             "or is being built; delete it once the job ends");
-  }
-  stdfs::remove(root / id / environment::kMarker);  // unusable first, then gone
-  stdfs::remove_all(root / id);
-}
-
-}  // namespace amlemu

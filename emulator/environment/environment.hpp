@@ -15,6 +15,14 @@
 
 namespace amlemu::environment {
 
+/// The file an environment's folder holds once it is complete (what it was built from).
+inline constexpr const char* kMarker = "amlemu-environment.json";
+
+/// <root>/<id>.lock guards one environment: a run holds it shared from the moment it finds the
+/// environment complete until the run ends; a build and a delete hold it exclusively. flock locks
+/// go with the open file, so a process that dies releases them. Opens (creating) the file.
+fs::Fd open_lock(const std::filesystem::path& file);
+
 /// The resolved specification: everything that decides what the run's Python can import. Its
 /// hash is the environment's identity.
 struct Specification {

@@ -1,5 +1,5 @@
 // Data inputs of v2 jobs, read the same way from a YAML file and from a REST job body.
-// (Implemented in job_rest.cpp.)
+// (Implemented in data_inputs.cpp.)
 #pragma once
 
 #include <optional>
