@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -187,6 +188,24 @@ std::map<std::string, std::string> current_environment() {
   }
   return out;
 }
+
+std::filesystem::path find_program(const std::string& name, const char* path_variable) {
+  if (!path_variable || name.empty()) return {};
+  const std::string_view all(path_variable);
+  for (size_t start = 0;;) {
+    const auto colon = all.find(':', start);
+    const auto dir = all.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+    const std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) return {};
+    start = colon + 1;
+  }
+}
+
+std::filesystem::path find_program(const std::string& name) { return find_program(name, std::getenv("PATH")); }
 
 int run_to_end(Launcher& launcher, const ProcessSpec& spec) {
   auto p = launcher.start(spec);

@@ -66,6 +66,14 @@ std::unique_ptr<Launcher> make_local_launcher();
 /// The current process's environment as a map.
 std::map<std::string, std::string> current_environment();
 
+/// The first executable regular file named `name` in the folders of `path_variable` (a PATH
+/// value: folders separated by ':'; an empty entry is the current folder), or an empty path.
+/// Plain stat and access calls: no locale, no path conversions (Boost.Process's search_path
+/// loads the user's locale, every category of it, on the run's start path).
+std::filesystem::path find_program(const std::string& name, const char* path_variable);
+/// The same on this process's $PATH.
+std::filesystem::path find_program(const std::string& name);
+
 /// Starts `spec` and waits for it to end; returns its exit code (128 + signal when killed).
 /// For short helper processes (environment builds, module probes).
 int run_to_end(Launcher& launcher, const ProcessSpec& spec);

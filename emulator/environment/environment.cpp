@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/process.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <atomic>
@@ -30,7 +29,6 @@
 namespace amlemu::environment {
 
 namespace stdfs = std::filesystem;
-namespace bp = boost::process;
 
 namespace {
 
@@ -131,19 +129,18 @@ std::string Specification::id() const { return "env-" + sha1_hex(to_json().dump(
 
 stdfs::path base_python() {
   if (const char* env = std::getenv("AMLEMU_PYTHON"); env && *env) return env;
-  const auto found = bp::search_path("python3");
+  auto found = find_program("python3");
   if (found.empty()) {
     throw UserErrorException("no python3 interpreter found on PATH (set AMLEMU_PYTHON)");
   }
-  return stdfs::path(found.string());
+  return found;
 }
 
 stdfs::path uv_executable() {
   if (const char* env = std::getenv("AMLEMU_UV"); env && *env) {
     return ::access(env, X_OK) == 0 ? stdfs::path(env) : stdfs::path();
   }
-  const auto found = bp::search_path("uv");
-  return found.empty() ? stdfs::path() : stdfs::path(found.string());
+  return find_program("uv");
 }
 
 stdfs::path uv_cache() {

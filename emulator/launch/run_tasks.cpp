@@ -62,7 +62,7 @@ bool has_module(const std::string& python, const std::string& module) {
 TaskPlan plan_mpi(const nlohmann::json& dist, const std::vector<NodeContext>& nodes,
                   const std::vector<std::string>& command, const stdfs::path& logs,
                   const stdfs::path& scratch) {
-  const auto mpirun = boost::process::search_path("mpirun");
+  const auto mpirun = find_program("mpirun");
   if (mpirun.empty()) {
     throw UserErrorException("distributed_training mpi needs Open MPI's mpirun on PATH (Debian: "
                              "apt-get install openmpi-bin)");

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "common/fs.hpp"
+#include "common/launcher.hpp"
 #include "launch/outcome.hpp"
 #include "launch/process_environment.hpp"
 #include "launch/process_set.hpp"
@@ -383,4 +384,26 @@ TEST_CASE("a parent run rolls its children up", "[launch][outcome][parent]") {
   o = roll_up_children(StopReason::TimedOut, std::nullopt, 3, 60);
   CHECK(o.status == "Canceled");
   CHECK(o.error["error"]["message"] == "The run exceeded max_run_duration_seconds (60 s) and was canceled");
+}
+
+TEST_CASE("find_program: the first executable regular file of PATH's folders, in order", "[launch][path]") {
+  amlemu::testing::TempHome home;
+  const auto a = home.root() / "a";
+  const auto b = home.root() / "b";
+  const auto c = home.root() / "c";
+  std::filesystem::create_directories(a / "tool");  // a folder of the name: not a program
+  std::filesystem::create_directories(b);
+  std::filesystem::create_directories(c);
+  std::ofstream(b / "tool") << "#!/bin/sh\n";  // not executable
+  std::ofstream(c / "tool") << "#!/bin/sh\n";
+  std::filesystem::permissions(c / "tool", std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  const std::string path = a.string() + ":" + b.string() + ":" + c.string();
+  CHECK(amlemu::find_program("tool", path.c_str()) == c / "tool");
+  CHECK(amlemu::find_program("missing", path.c_str()).empty());
+  CHECK(amlemu::find_program("tool", nullptr).empty());
+  std::ofstream(a / "second") << "#!/bin/sh\n";
+  std::filesystem::permissions(a / "second", std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  std::ofstream(c / "second") << "#!/bin/sh\n";
+  std::filesystem::permissions(c / "second", std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  CHECK(amlemu::find_program("second", path.c_str()) == a / "second");
 }
