@@ -12,17 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/process.hpp>
-#include <boost/process/extend.hpp>
+#include <pthread.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "common/clock.hpp"
+#include "common/fs.hpp"
 
 extern char** environ;
 
 namespace amlemu {
-
-namespace bp = boost::process;
 
 namespace {
 
@@ -80,86 +81,167 @@ void bind_read_only(const std::vector<std::pair<std::string, std::string>>& bind
 
 class LocalProcess : public Process {
  public:
-  explicit LocalProcess(bp::child child)
-      : child_(std::move(child)),
+  explicit LocalProcess(pid_t pid)
+      : pid_(pid),
         // A pidfd turns "has it exited?" into something poll() can wait on (Linux 5.3+).
-        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, child_.id(), 0))) {}
+        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
   ~LocalProcess() override {
-    std::error_code ec;
-    if (child_.running(ec)) {
+    if (!code_) {
       signal_group(SIGKILL);
-      child_.wait(ec);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
     }
     if (pidfd_ >= 0) ::close(pidfd_);
   }
-  int pid() const override { return child_.id(); }
+  int pid() const override { return pid_; }
   int exit_handle() const override { return pidfd_; }
 
   std::optional<int> poll() override {
     if (code_) return code_;
-    std::error_code ec;
-    if (child_.running(ec)) return std::nullopt;
-    const int status = child_.native_exit_code();
-    code_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) return std::nullopt;
+    if (r < 0) {
+      code_ = 255;  // reaped elsewhere: its code is lost
+    } else {
+      code_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
     return code_;
   }
 
-  void signal_group(int sig) override { ::kill(-child_.id(), sig); }
+  void signal_group(int sig) override { ::kill(-pid_, sig); }
 
  private:
-  bp::child child_;
+  pid_t pid_;
   int pidfd_ = -1;
   std::optional<int> code_;
 };
 
+// What the child does between vfork and execve. Only system calls: the child shares the
+// parent's memory (vfork copies no page tables, which for a large supervisor is most of the
+// cost of starting a process) and the parent is suspended until the execve.
+struct ChildSetup {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;
+  int out_fd;
+  int null_fd;
+  pid_t parent;
+  const sigset_t* mask;  // the mask to run the program with
+  bool pin;
+  cpu_set_t cpus;
+  bool cap;
+  struct rlimit memory;
+  const std::vector<std::pair<std::string, std::string>>* binds;
+  uid_t uid;
+  gid_t gid;
+  const char* uid_map;
+  const char* gid_map;
+};
+
+[[noreturn]] void child_after_vfork(const ChildSetup& c, volatile int* exec_errno) {
+  // The parent's handlers must not run here: back to the default for every caught signal
+  // (the handler table is the child's own), then the mask the program gets.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa {};
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != c.parent) ::_exit(137);  // the parent died before prctl took hold
+  if (c.pin) ::sched_setaffinity(0, sizeof c.cpus, &c.cpus);
+  if (c.cap) ::setrlimit(RLIMIT_AS, &c.memory);
+  if (!c.binds->empty()) bind_read_only(*c.binds, enter_mount_namespace(c.uid, c.gid, c.uid_map, c.gid_map));
+  // dup2 onto itself keeps close-on-exec: the flag is cleared by hand there.
+  const auto onto = [](int from, int to) {
+    if (from == to) {
+      ::fcntl(to, F_SETFD, 0);
+    } else {
+      ::dup2(from, to);
+    }
+  };
+  onto(c.null_fd, STDIN_FILENO);
+  onto(c.out_fd, STDOUT_FILENO);
+  onto(c.out_fd, STDERR_FILENO);
+  if (c.cwd[0] != '\0' && ::chdir(c.cwd) != 0) {
+    *exec_errno = errno;
+    ::_exit(127);
+  }
+  ::sigprocmask(SIG_SETMASK, c.mask, nullptr);
+  ::execve(c.program, c.argv, c.envp);
+  *exec_errno = errno;
+  ::_exit(127);
+}
+
 class LocalLauncher : public Launcher {
  public:
   std::unique_ptr<Process> start(const ProcessSpec& spec) override {
-    // The child's environment is exactly spec.env, handed to execve as a prepared array
-    // (bp::environment's lookups read past the end of shorter entries).
+    // The child's environment and arguments are exactly spec's, prepared before the vfork.
     std::vector<std::string> env_entries;
     env_entries.reserve(spec.env.size());
     for (const auto& [k, v] : spec.env) env_entries.push_back(k + "=" + v);
-    std::vector<char*> env_array;
-    env_array.reserve(env_entries.size() + 1);
-    for (auto& e : env_entries) env_array.push_back(e.data());
-    env_array.push_back(nullptr);
-    FILE* out = std::fopen(spec.output_file.c_str(), "a");
-    if (!out) throw std::runtime_error("cannot open " + spec.output_file.string());
-    const pid_t parent = ::getpid();
-    const uid_t uid = ::getuid();
-    const gid_t gid = ::getgid();
-    const std::string uid_map = "0 " + std::to_string(uid) + " 1";
-    const std::string gid_map = "0 " + std::to_string(gid) + " 1";
-    const auto& binds = spec.read_only_binds;
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    for (int c : spec.cpus) CPU_SET(c, &cpus);
-    const bool pin = !spec.cpus.empty();
-    struct rlimit memory {};
-    memory.rlim_cur = memory.rlim_max = static_cast<rlim_t>(spec.memory_limit_bytes);
-    const bool cap = spec.memory_limit_bytes > 0;
-    std::error_code ec;
-    bp::child child(
-        bp::exe = spec.program.string(), bp::args = spec.args, bp::start_dir = spec.cwd.string(),
-        bp::std_in<bp::null, (bp::std_out & bp::std_err)> out, ec,
-        bp::extend::on_setup = [&](auto& exec) { exec.env = env_array.data(); },
-        bp::extend::on_exec_setup = [&](auto&) {
-          ::setpgid(0, 0);
-          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-          if (::getppid() != parent) ::_exit(137);  // the parent died before prctl took hold
-          if (pin) ::sched_setaffinity(0, sizeof cpus, &cpus);
-          if (cap) ::setrlimit(RLIMIT_AS, &memory);
-          if (!binds.empty()) {
-            bind_read_only(binds,
-                           enter_mount_namespace(uid, gid, uid_map.c_str(), gid_map.c_str()));
-          }
-        });
-    std::fclose(out);
-    if (ec) {
-      throw std::runtime_error("cannot start " + spec.program.string() + ": " + ec.message());
+    std::vector<char*> envp;
+    envp.reserve(env_entries.size() + 1);
+    for (auto& e : env_entries) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const std::string program = spec.program.string();
+    std::vector<std::string> args = {program};
+    args.insert(args.end(), spec.args.begin(), spec.args.end());
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string cwd = spec.cwd.string();
+    const fs::Fd out(::open(spec.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (out.get() < 0) throw std::runtime_error("cannot open " + spec.output_file.string());
+    const fs::Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    const std::string uid_map = "0 " + std::to_string(::getuid()) + " 1";
+    const std::string gid_map = "0 " + std::to_string(::getgid()) + " 1";
+
+    ChildSetup c{};
+    c.program = program.c_str();
+    c.argv = argv.data();
+    c.envp = envp.data();
+    c.cwd = cwd.c_str();
+    c.out_fd = out.get();
+    c.null_fd = null.get();
+    c.parent = ::getpid();
+    CPU_ZERO(&c.cpus);
+    for (int cpu : spec.cpus) CPU_SET(cpu, &c.cpus);
+    c.pin = !spec.cpus.empty();
+    c.memory.rlim_cur = c.memory.rlim_max = static_cast<rlim_t>(spec.memory_limit_bytes);
+    c.cap = spec.memory_limit_bytes > 0;
+    c.binds = &spec.read_only_binds;
+    c.uid = ::getuid();
+    c.gid = ::getgid();
+    c.uid_map = uid_map.c_str();
+    c.gid_map = gid_map.c_str();
+
+    // Every signal blocked across the vfork: no handler may run in the child before it has
+    // reset them.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    c.mask = &old;
+    volatile int exec_errno = 0;
+    const pid_t pid = ::vfork();
+    if (pid == 0) child_after_vfork(c, &exec_errno);
+    const int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) {
+      throw std::runtime_error("cannot start " + program + ": " + std::strerror(fork_errno));
     }
-    return std::make_unique<LocalProcess>(std::move(child));
+    if (exec_errno != 0) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      throw std::runtime_error("cannot start " + program + ": " + std::strerror(exec_errno));
+    }
+    return std::make_unique<LocalProcess>(pid);
   }
 };
 

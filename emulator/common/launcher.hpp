@@ -60,7 +60,7 @@ class Launcher {
   bool wait_any(const std::vector<Process*>& processes, std::chrono::milliseconds timeout);
 };
 
-/// Real processes through Boost.Process.
+/// Real processes, started with vfork and execve (no copy of the caller's memory).
 std::unique_ptr<Launcher> make_local_launcher();
 
 /// The current process's environment as a map.

@@ -56,7 +56,7 @@ std::string keras_hash_note(const std::string& url) {
 FrameworkCaches prepare_framework_caches(const Mirror& mirror, const stdfs::path& dir) {
   FrameworkCaches out;
   const auto keras = dir / "keras";
-  stdfs::create_directories(keras / "datasets");
+  stdfs::create_directories(keras);
   out.variables["KERAS_HOME"] = keras.string();
   out.variables["HF_HOME"] = (dir / "huggingface").string();
   std::error_code ec;

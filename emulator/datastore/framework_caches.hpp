@@ -34,8 +34,12 @@ std::string keras_cache_path(const std::string& url);
 /// imdb.npz, ...): only Keras's own file passes; "" for the others.
 std::string keras_hash_note(const std::string& url);
 
-/// Makes the caches of one node under `dir` (created) from `mirror`. Copies are checked for
-/// presence and size, not re-hashed (a cache may be gigabytes and most runs never open it).
+/// Makes the caches of one node under `dir` from `mirror`: `dir`/keras (created; its datasets/
+/// only when the mirror holds Keras files) and `dir`/huggingface (made by the library when it
+/// writes). Copies are checked for presence and size, not re-hashed (a cache may be gigabytes
+/// and most runs never open it). A run creates as few folders as it can: each is an inode, and
+/// on some filesystems (ext4 without a journal) every new inode costs a scan past the ones
+/// deleted in the last minute.
 FrameworkCaches prepare_framework_caches(const Mirror& mirror, const std::filesystem::path& dir);
 
 }  // namespace amlemu::datastore

@@ -96,7 +96,7 @@ NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& no
   for (const auto& l : data.preparation_lines) logs.preparation(i, l);
   c.binds = data.binds;
   c.placeholders = data.paths;
-  auto caches = datastore::prepare_framework_caches(Mirror::open(), c.job_dir / "caches");
+  auto caches = datastore::prepare_framework_caches(Mirror::open(), c.job_dir);
   for (const auto& l : caches.preparation_lines) logs.preparation(i, l);
   c.cache_variables = std::move(caches.variables);
   stdfs::create_directories(c.wd / layout::kOutputsDir);

@@ -33,7 +33,9 @@ namespace {
 
 Interrupts g_interrupts;
 int g_handoff = -1;  // the submitter's end of the socket to the process forked ahead
+pid_t g_between = -1;  // the submitter's child that forked it, reaped at the hand-off
 std::string g_announced;  // the state folder already handed to it, if any
+int g_watchdog = -1;  // the supervisor's end of the pipe to its watchdog
 
 // The watchdog: a small process forked before the run starts anything. It holds the read end of
 // a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
@@ -42,7 +44,10 @@ std::string g_announced;  // the state folder already handed to it, if any
 // MPI daemons, an environment build in flight. Nothing of a run outlives its supervisor.
 // Then, no longer in anyone's way, it folds the workspace's write-ahead log into the database
 // (when it has grown), so that the next command has little log to read back when it opens it.
-void start_watchdog(const std::string& scope, const stdfs::path& state_dir) {
+// The watchdog starts before the supervisor knows its workspace (a supervisor forked ahead
+// starts it while the submitter is still reading its job); the workspace's state folder comes
+// down the pipe as one line when it is known (tell_watchdog).
+void start_watchdog(const std::string& scope) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return;
   const pid_t pid = ::fork();
@@ -57,17 +62,30 @@ void start_watchdog(const std::string& scope, const stdfs::path& state_dir) {
     ::signal(SIGTERM, SIG_IGN);
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGUSR1, SIG_IGN);
-    char byte;
+    std::string said;
+    char buf[512];
     for (;;) {
-      const ssize_t n = ::read(fds[0], &byte, 1);
-      if (n > 0 || (n < 0 && errno == EINTR)) continue;
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n > 0) {
+        said.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
       break;  // end of file: the supervisor is gone
     }
     kill_scope(scope);
-    upkeep::fold_log(state_dir);
+    const auto nl = said.find('\n');
+    if (nl != std::string::npos && nl > 0) upkeep::fold_log(said.substr(0, nl));
     ::_exit(0);
   }
-  ::close(fds[0]);  // the write end stays open for the supervisor's life
+  ::close(fds[0]);
+  g_watchdog = fds[1];  // open for the supervisor's life
+}
+
+void tell_watchdog(const stdfs::path& state_dir) {
+  if (g_watchdog < 0) return;
+  const std::string line = state_dir.string() + "\n";
+  (void)!::write(g_watchdog, line.data(), line.size());
 }
 
 // The hand-off, one line at a time: "<state dir>\n", then "<run id>\n" (end of file before a
@@ -96,15 +114,21 @@ class HandoffReader {
   std::string buffer_;
 };
 
-// A supervisor's set-up, done before it knows its run: the scope and the watchdog, the signal
-// handlers, the workspace opened (none when it cannot be: the run then fails when it starts).
-std::optional<Workspace> begin_supervision(const stdfs::path& state_dir) {
+// A supervisor's set-up, done before it knows its workspace: the scope and the watchdog, the
+// signal handlers.
+void begin_supervision() {
   if (const auto start = process_start_ticks(::getpid())) {
     const auto scope = run_scope(::getpid(), *start);
-    start_watchdog(scope, state_dir);
+    start_watchdog(scope);
     ::setenv(kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
   }
   install_supervisor_handlers(g_interrupts);
+}
+
+// ... and once it knows it: the watchdog told, the workspace opened (none when it cannot be:
+// the run then fails when it starts).
+std::optional<Workspace> open_for_supervision(const stdfs::path& state_dir) {
+  tell_watchdog(state_dir);
   try {
     return Workspace::open_state_dir(state_dir);
   } catch (const std::exception&) {
@@ -137,8 +161,9 @@ int supervise_run(const std::optional<Workspace>& opened, const stdfs::path& sta
 [[noreturn]] void waiting_supervisor(int fd) {
   HandoffReader handoff(fd);
   std::string state_dir, run_id;
+  begin_supervision();  // while the submitter still reads its job
   if (!handoff.line(state_dir)) ::_exit(0);
-  const auto ws = begin_supervision(state_dir);
+  const auto ws = open_for_supervision(state_dir);
   if (!handoff.line(run_id)) ::_exit(0);
   ::close(fd);
   const auto log = layout::supervisor_log(state_dir, run_id);
@@ -217,15 +242,23 @@ void prefork_supervisor() {
     waiting_supervisor(fds[1]);
   }
   ::close(fds[1]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    g_handoff = fds[0];
-  } else {
-    ::close(fds[0]);
-  }
+  // Not waited for here: it exits at once, and is reaped at the hand-off. Had it failed to fork
+  // the supervisor, the hand-off finds the socket closed and starts the runner program.
+  g_between = child;
+  g_handoff = fds[0];
 }
+
+namespace {
+
+void reap_between() {
+  if (g_between <= 0) return;
+  int status = 0;
+  while (::waitpid(g_between, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_between = -1;
+}
+
+}  // namespace
 
 void announce_workspace(const Workspace& ws) {
   if (g_handoff < 0 || !g_announced.empty()) return;
@@ -235,6 +268,7 @@ void announce_workspace(const Workspace& ws) {
   } else {
     ::close(g_handoff);  // gone: the runner program starts the run instead
     g_handoff = -1;
+    reap_between();
   }
 }
 
@@ -246,6 +280,7 @@ void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
     const bool sent = ours && send_all(g_handoff, (g_announced.empty() ? dir + "\n" : "") + run_id + "\n");
     ::close(g_handoff);  // end of file: the message is whole
     g_handoff = -1;
+    reap_between();
     if (sent) return;
     // The process forked ahead is gone: start the program instead.
   }
@@ -253,7 +288,8 @@ void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
 }
 
 int run_supervisor_process(const stdfs::path& state_dir, const std::string& run_id) {
-  const auto ws = begin_supervision(state_dir);
+  begin_supervision();
+  const auto ws = open_for_supervision(state_dir);
   return supervise_run(ws, state_dir, run_id);
 }
 

@@ -278,7 +278,7 @@ TEST_CASE("the process environment of a node matches its golden file", "[launch]
   node.data_paths = {{"mnist", "/home/ws/runs/r/mounts/workspaceblobstore/mnist"}};
   node.output_paths = {{"model", "/home/ws/compute/gpucluster/tvmps_ab_d/named-outputs/model"}};
   node.run_addresses = {"127.0.1.1", "127.0.1.2"};
-  node.cache_variables = {{"KERAS_HOME", "/home/ws/compute/gpucluster/tvmps_ab_d/caches/keras"}};
+  node.cache_variables = {{"KERAS_HOME", "/home/ws/compute/gpucluster/tvmps_ab_d/keras"}};
   const Environment inherited = {{"PATH", "/usr/bin"}, {"HOME", "/root"},
                                  {"AZUREML_RUN_ID", "the caller's"}, {"PYTHONPATH", "/extra"},
                                  {"MLFLOW_TRACKING_URI", "the caller's"},
