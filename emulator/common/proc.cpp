@@ -1,9 +1,11 @@
 #include "common/proc.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -53,9 +55,20 @@ std::vector<long> processes_in_scope(const std::string& scope) {
     char* end = nullptr;
     const long pid = std::strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0 || pid == self) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
-    if (!in) continue;
-    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Read with plain system calls: this runs over every process of the machine when each run
+    // ends.
+    const std::string file = std::string("/proc/") + e->d_name + "/environ";
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::string env;
+    char buf[16384];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      env.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
     // Entries are NUL-separated; match a whole entry.
     for (size_t at = env.find(needle); at != std::string::npos; at = env.find(needle, at + 1)) {
       const size_t after = at + needle.size();
