@@ -141,7 +141,9 @@ struct ChildSetup {
   const char* gid_map;
 };
 
-[[noreturn]] void child_after_vfork(const ChildSetup& c, volatile int* exec_errno) {
+// Never inlined into the caller: it runs on the stack below the suspended parent's frame, whose
+// locals stay as the parent left them.
+[[noreturn]] __attribute__((noinline)) void child_after_vfork(const ChildSetup& c, volatile int* exec_errno) {
   // The parent's handlers must not run here: back to the default for every caught signal
   // (the handler table is the child's own), then the mask the program gets.
   for (int sig = 1; sig < NSIG; ++sig) {
