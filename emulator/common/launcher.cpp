@@ -15,7 +15,6 @@
 #include <pthread.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "common/clock.hpp"
@@ -39,12 +38,10 @@ void write_all(int fd, const char* s) {
   }
 }
 
-bool enter_mount_namespace(uid_t uid, gid_t gid, const char* uid_map, const char* gid_map) {
+bool enter_mount_namespace(const char* uid_map, const char* gid_map) {
   if (::unshare(CLONE_NEWNS) != 0) {
     // Not privileged: a user namespace lets us mount anyway.
     if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
-    (void)uid;
-    (void)gid;
     int fd = ::open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
       write_all(fd, "deny");
@@ -135,9 +132,7 @@ struct ChildSetup {
   bool cap;
   struct rlimit memory;
   const std::vector<std::pair<std::string, std::string>>* binds;
-  uid_t uid;
-  gid_t gid;
-  const char* uid_map;
+  const char* uid_map;  // "0 <uid> 1" for a user namespace, when there are binds
   const char* gid_map;
 };
 
@@ -157,7 +152,7 @@ struct ChildSetup {
   if (::getppid() != c.parent) ::_exit(137);  // the parent died before prctl took hold
   if (c.pin) ::sched_setaffinity(0, sizeof c.cpus, &c.cpus);
   if (c.cap) ::setrlimit(RLIMIT_AS, &c.memory);
-  if (!c.binds->empty()) bind_read_only(*c.binds, enter_mount_namespace(c.uid, c.gid, c.uid_map, c.gid_map));
+  if (!c.binds->empty()) bind_read_only(*c.binds, enter_mount_namespace(c.uid_map, c.gid_map));
   // dup2 onto itself keeps close-on-exec: the flag is cleared by hand there.
   const auto onto = [](int from, int to) {
     if (from == to) {
@@ -201,8 +196,9 @@ class LocalLauncher : public Launcher {
     const fs::Fd out(::open(spec.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (out.get() < 0) throw std::runtime_error("cannot open " + spec.output_file.string());
     const fs::Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    const std::string uid_map = "0 " + std::to_string(::getuid()) + " 1";
-    const std::string gid_map = "0 " + std::to_string(::getgid()) + " 1";
+    const bool binds = !spec.read_only_binds.empty();
+    const std::string uid_map = binds ? "0 " + std::to_string(::getuid()) + " 1" : "";
+    const std::string gid_map = binds ? "0 " + std::to_string(::getgid()) + " 1" : "";
 
     ChildSetup c{};
     c.program = program.c_str();
@@ -218,8 +214,6 @@ class LocalLauncher : public Launcher {
     c.memory.rlim_cur = c.memory.rlim_max = static_cast<rlim_t>(spec.memory_limit_bytes);
     c.cap = spec.memory_limit_bytes > 0;
     c.binds = &spec.read_only_binds;
-    c.uid = ::getuid();
-    c.gid = ::getgid();
     c.uid_map = uid_map.c_str();
     c.gid_map = gid_map.c_str();
 

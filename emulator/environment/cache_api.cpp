@@ -2,32 +2,20 @@
 // and delete what the workspace has cached.
 #include "environment/environment.hpp"
 
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/process.hpp>
 #include <chrono>
-#include <cstdlib>
-#include <atomic>
-#include <fstream>
-#include <sstream>
 
 #include "amlemu/environment.hpp"
 #include "amlemu/errors.hpp"
 #include "common/text.hpp"
 #include "amlemu/workspace.hpp"
-#include "environment/conda.hpp"
-#include "environment/curated.hpp"
-#include "environment/interpreters.hpp"
 #include "common/clock.hpp"
-#include "common/fault.hpp"
 #include "common/fs.hpp"
-#include "common/hash.hpp"
 #include "workspace/layout.hpp"
-
 
 namespace amlemu {
 

@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <atomic>
 #include <fstream>
-#include <sstream>
 
 #include "amlemu/environment.hpp"
 #include "amlemu/errors.hpp"

@@ -3,13 +3,11 @@
 #include "launch/driver.hpp"
 #include "launch/supervisor.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -23,17 +21,13 @@
 #include "common/proc.hpp"
 #include "compute/node_source.hpp"
 #include "environment/environment.hpp"
-#include "datastore/mount.hpp"
 #include "history/run_store.hpp"
 #include "launch/bayesian_sampler.hpp"
 #include "launch/child_runs.hpp"
 #include "launch/sweep_runs.hpp"
-#include "launch/job_folder.hpp"
 #include "launch/process_environment.hpp"
-#include "launch/process_set.hpp"
 #include "launch/run_tasks.hpp"
 #include "launch/service_logs.hpp"
-#include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu::launch {

@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <random>
-#include <set>
 #include <sstream>
 
 #include "amlemu/assets.hpp"
@@ -25,9 +23,6 @@
 #include "environment/environment.hpp"
 #include "datastore/mount.hpp"
 #include "history/run_store.hpp"
-#include "launch/bayesian_sampler.hpp"
-#include "launch/child_runs.hpp"
-#include "launch/sweep_runs.hpp"
 #include "launch/job_folder.hpp"
 #include "launch/process_environment.hpp"
 #include "launch/process_set.hpp"

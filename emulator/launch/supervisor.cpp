@@ -6,13 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <random>
-#include <set>
 #include <sstream>
 
-#include "amlemu/assets.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/run.hpp"
 #include "collection/collect.hpp"
@@ -24,15 +20,11 @@
 #include "environment/environment.hpp"
 #include "datastore/mount.hpp"
 #include "history/run_store.hpp"
-#include "launch/bayesian_sampler.hpp"
-#include "launch/child_runs.hpp"
-#include "launch/sweep_runs.hpp"
 #include "launch/job_folder.hpp"
 #include "launch/process_environment.hpp"
 #include "launch/process_set.hpp"
 #include "launch/run_tasks.hpp"
 #include "launch/service_logs.hpp"
-#include "submission/snapshot.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu::launch {

@@ -37,6 +37,18 @@ pid_t g_between = -1;  // the submitter's child that forked it, reaped at the ha
 std::string g_announced;  // the state folder already handed to it, if any
 int g_watchdog = -1;  // the supervisor's end of the pipe to its watchdog
 
+// The submitter is done with the process forked ahead: its socket closed (end of file: the
+// message is whole), the intermediate process reaped.
+void end_handoff() {
+  ::close(g_handoff);
+  g_handoff = -1;
+  if (g_between <= 0) return;
+  int status = 0;
+  while (::waitpid(g_between, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_between = -1;
+}
+
 // The watchdog: a small process forked before the run starts anything. It holds the read end of
 // a pipe whose only writer is the supervisor (close-on-exec, so no child inherits it); when the
 // supervisor ends, however it ends (SIGKILL included), the pipe closes and the watchdog kills
@@ -248,27 +260,13 @@ void prefork_supervisor() {
   g_handoff = fds[0];
 }
 
-namespace {
-
-void reap_between() {
-  if (g_between <= 0) return;
-  int status = 0;
-  while (::waitpid(g_between, &status, 0) < 0 && errno == EINTR) {
-  }
-  g_between = -1;
-}
-
-}  // namespace
-
 void announce_workspace(const Workspace& ws) {
   if (g_handoff < 0 || !g_announced.empty()) return;
   const auto dir = ws.state_dir().string();
   if (send_all(g_handoff, dir + "\n")) {
     g_announced = dir;
   } else {
-    ::close(g_handoff);  // gone: the runner program starts the run instead
-    g_handoff = -1;
-    reap_between();
+    end_handoff();  // gone: the runner program starts the run instead
   }
 }
 
@@ -278,9 +276,7 @@ void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
     // A process readied for another workspace cannot take this run: end it (end of file).
     const bool ours = g_announced.empty() || g_announced == dir;
     const bool sent = ours && send_all(g_handoff, (g_announced.empty() ? dir + "\n" : "") + run_id + "\n");
-    ::close(g_handoff);  // end of file: the message is whole
-    g_handoff = -1;
-    reap_between();
+    end_handoff();
     if (sent) return;
     // The process forked ahead is gone: start the program instead.
   }

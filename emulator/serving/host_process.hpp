@@ -63,7 +63,8 @@ class Host {
   // when an instance cannot be reached; an instance that fails after taking the request gives
   // 502, one that takes longer than the timeout 408 (the request is not sent twice).
   Response forward(const std::string& deployment, const Request& req, int timeout_ms);
-  void mark_unreachable(const std::string& socket);
+  // The instance of `deployment` listening on `socket`, if it is still there; under mu_.
+  Instance* instance_at(const std::string& deployment, const std::string& socket);
 
   // ---- The supervisor. ----
 

@@ -168,11 +168,7 @@ Response Host::forward(const std::string& deployment, const Request& req, int ti
     const auto x = exchange(socket, req, std::chrono::milliseconds(timeout_ms));
     {
       std::lock_guard lock(mu_);
-      for (auto& [name, d] : deployments_) {
-        for (auto& inst : d.instances) {
-          if (inst.socket == socket && inst.inflight > 0) --inst.inflight;
-        }
-      }
+      if (auto* inst = instance_at(deployment, socket); inst && inst->inflight > 0) --inst->inflight;
     }
     if (x.response) return *x.response;
     if (x.timed_out) {
@@ -184,18 +180,21 @@ Response Host::forward(const std::string& deployment, const Request& req, int ti
       return json_response(502, "The instance of deployment " + deployment + " that took the request ended "
                                 "before it answered (" + x.error + ")", version, true);
     }
-    mark_unreachable(socket);
+    {
+      std::lock_guard lock(mu_);
+      if (auto* inst = instance_at(deployment, socket)) inst->ready = false;  // the supervisor probes it again
+    }
   }
   return json_response(503, "No instance of deployment " + deployment + " is ready", version, true);
 }
 
-void Host::mark_unreachable(const std::string& socket) {
-  std::lock_guard lock(mu_);
-  for (auto& [name, d] : deployments_) {
-    for (auto& inst : d.instances) {
-      if (inst.socket == socket) inst.ready = false;
-    }
+Host::Instance* Host::instance_at(const std::string& deployment, const std::string& socket) {
+  const auto it = deployments_.find(deployment);
+  if (it == deployments_.end()) return nullptr;  // reloaded away meanwhile
+  for (auto& inst : it->second.instances) {
+    if (inst.socket == socket) return &inst;
   }
+  return nullptr;
 }
 
 }  // namespace amlemu::serving

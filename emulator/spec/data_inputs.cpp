@@ -1,22 +1,15 @@
 // Data inputs of v2 jobs (a datastore URI, a data asset, a mirrored web URL, a job's output),
 // read the same way from a YAML file and from a REST job body.
-#include <map>
 #include <regex>
 
 #include "amlemu/assets.hpp"
-#include "amlemu/datastore.hpp"
-#include "amlemu/endpoints.hpp"
-#include "amlemu/errors.hpp"
 #include "amlemu/job_yaml.hpp"
 #include "amlemu/mirror.hpp"
 #include "amlemu/run.hpp"
-#include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/text.hpp"
 #include "spec/data_inputs.hpp"
 #include "spec/yaml_reader.hpp"
-#include "sweep/policy.hpp"
-#include "sweep/space.hpp"
 #include "spec/rest_reader.hpp"
 
 namespace amlemu {

@@ -1,22 +1,14 @@
 // Online endpoints and deployments from their REST bodies (the ARM shapes of
 // `PUT .../onlineEndpoints/<name>` and `.../deployments/<name>`) and back.
-#include <map>
-#include <regex>
 
-#include "amlemu/assets.hpp"
-#include "amlemu/datastore.hpp"
+#include <algorithm>
+#include <map>
+
 #include "amlemu/endpoints.hpp"
 #include "amlemu/errors.hpp"
-#include "amlemu/job_yaml.hpp"
-#include "amlemu/mirror.hpp"
-#include "amlemu/run.hpp"
 #include "common/clock.hpp"
-#include "common/fs.hpp"
 #include "common/text.hpp"
 #include "spec/data_inputs.hpp"
-#include "spec/yaml_reader.hpp"
-#include "sweep/policy.hpp"
-#include "sweep/space.hpp"
 #include "spec/rest_reader.hpp"
 
 namespace amlemu {
@@ -32,32 +24,9 @@ namespace {
 long long duration_ms(const json& v, const std::string& path) {
   if (!v.is_string()) fail(path, "must be an ISO-8601 duration such as PT10S");
   const auto s = v.get<std::string>();
-  if (s.rfind("PT", 0) != 0 || s.size() < 4) fail(path, "'" + s + "' must be an ISO-8601 duration such as PT10S");
-  double total = 0, number = 0, scale = 0;
-  bool seen = false;
-  for (size_t i = 2; i < s.size(); ++i) {
-    const char c = s[i];
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      if (scale > 0) {
-        number += (c - '0') * scale;
-        scale /= 10;
-      } else {
-        number = number * 10 + (c - '0');
-      }
-      seen = true;
-    } else if (c == '.' && scale == 0) {
-      scale = 0.1;
-    } else if ((c == 'H' || c == 'M' || c == 'S') && seen) {
-      total += number * (c == 'H' ? 3600 : c == 'M' ? 60 : 1);
-      number = 0;
-      scale = 0;
-      seen = false;
-    } else {
-      fail(path, "'" + s + "' must be an ISO-8601 duration such as PT10S");
-    }
-  }
-  if (seen) fail(path, "'" + s + "' must be an ISO-8601 duration such as PT10S");
-  return static_cast<long long>(total * 1000 + 0.5);
+  const auto seconds = iso8601_duration_seconds(s);
+  if (!seconds) fail(path, "'" + s + "' must be an ISO-8601 duration such as PT10S");
+  return static_cast<long long>(*seconds * 1000 + 0.5);
 }
 
 int seconds_of(const json& obj, const std::string& key, const std::string& path, int fallback) {
@@ -67,7 +36,6 @@ int seconds_of(const json& obj, const std::string& key, const std::string& path,
 
 ProbeSettings probe_from_rest(const json& p, const std::string& path) {
   ProbeSettings s;
-  if (!p.is_object()) return s;
   s.initial_delay = seconds_of(p, "initialDelay", path, s.initial_delay);
   s.period = std::max(1, seconds_of(p, "period", path, s.period));
   s.timeout = std::max(1, seconds_of(p, "timeout", path, s.timeout));
@@ -191,9 +159,7 @@ nlohmann::json deployment_to_rest(const Workspace& ws, const OnlineDeployment& d
   const auto arm_id = [&](const std::string& ref, const std::string& kind) {
     const auto a = short_asset(ref);
     if (!a || a->second.empty()) return ref;
-    return "/subscriptions/" + ws.subscription_id() + "/resourceGroups/" + ws.resource_group() +
-           "/providers/Microsoft.MachineLearningServices/workspaces/" + ws.name() + "/" + kind + "/" +
-           a->first + "/versions/" + a->second;
+    return ws.get_details().at("id").get<std::string>() + "/" + kind + "/" + a->first + "/versions/" + a->second;
   };
   const auto model = arm_id(d.model.empty() ? d.model_path.string() : d.model, "models");
   const auto environment =

@@ -3,14 +3,11 @@
 // CommandJob the YAML loader makes. One mapping: camelCase properties to the estimator and the
 // sweep definition, with every problem named by its property path.
 #include <map>
-#include <regex>
 
 #include "amlemu/assets.hpp"
 #include "amlemu/datastore.hpp"
-#include "amlemu/endpoints.hpp"
 #include "amlemu/errors.hpp"
 #include "amlemu/job_yaml.hpp"
-#include "amlemu/mirror.hpp"
 #include "amlemu/run.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
@@ -23,7 +20,6 @@
 
 namespace amlemu {
 
-namespace stdfs = std::filesystem;
 using nlohmann::json;
 using namespace spec::rest;
 using spec::short_asset;

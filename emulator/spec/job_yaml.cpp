@@ -8,14 +8,11 @@
 #include <regex>
 #include <set>
 
-#include "amlemu/datastore.hpp"
 #include "amlemu/errors.hpp"
-#include "amlemu/mirror.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/text.hpp"
-#include "spec/data_inputs.hpp"
 #include "spec/job_yaml_io.hpp"
 #include "spec/yaml_reader.hpp"
 #include "sweep/policy.hpp"

@@ -52,13 +52,10 @@ Response endpoint_get(Call& call) { return json_response(call, 200, endpoint_res
 Response endpoint_put(Call& call) {
   const auto wanted = endpoint_from_rest(call.param("name"), call.json_body());
   const auto& ws = call.workspace();
-  if (auto current = get_online_endpoint(ws, wanted.name)) {
-    auto e = *current;
-    e.description = wanted.description;
-    e.tags = wanted.tags;
-    e.traffic = wanted.traffic;
-    e.mirror_traffic = wanted.mirror_traffic;
-    return json_response(call, 200, endpoint_resource(ws, update_online_endpoint(ws, e)));
+  // An existing endpoint: update_online_endpoint takes what a PUT may change (description, tags,
+  // traffic, mirror traffic) and keeps the rest.
+  if (get_online_endpoint(ws, wanted.name)) {
+    return json_response(call, 200, endpoint_resource(ws, update_online_endpoint(ws, wanted)));
   }
   return json_response(call, 201, endpoint_resource(ws, create_online_endpoint(ws, wanted)));
 }
