@@ -44,41 +44,105 @@ std::string run_scope(long pid, std::int64_t start_ticks) {
   return std::to_string(pid) + "." + std::to_string(start_ticks);
 }
 
+namespace {
+
+// Reads a /proc file whole with plain system calls (no stream, no locale): these run over every
+// process of the machine when a run ends without saying it left nothing.
+bool read_proc_file(const std::string& file, std::string& out) {
+  out.clear();
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// Whether /proc/<pid>/environ holds the entry `needle` (entries are NUL-separated; a whole
+// entry matches). A zombie's environment reads empty.
+bool environ_holds(long pid, const std::string& needle, std::string& scratch) {
+  if (!read_proc_file("/proc/" + std::to_string(pid) + "/environ", scratch)) return false;
+  for (size_t at = scratch.find(needle); at != std::string::npos; at = scratch.find(needle, at + 1)) {
+    const size_t after = at + needle.size();
+    if ((at == 0 || scratch[at - 1] == '\0') && (after == scratch.size() || scratch[after] == '\0')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string scope_entry(const std::string& scope) {
+  return std::string(kRunScopeVariable) + "=" + scope;
+}
+
+}  // namespace
+
 std::vector<long> processes_in_scope(const std::string& scope) {
-  const std::string needle = std::string(kRunScopeVariable) + "=" + scope;
+  const std::string needle = scope_entry(scope);
   std::vector<long> out;
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
   const long self = ::getpid();
+  std::string env;
   while (const dirent* e = ::readdir(proc)) {
     char* end = nullptr;
     const long pid = std::strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0 || pid == self) continue;
-    // Read with plain system calls: this runs over every process of the machine when each run
-    // ends.
-    const std::string file = std::string("/proc/") + e->d_name + "/environ";
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    std::string env;
-    char buf[16384];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      env.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    // Entries are NUL-separated; match a whole entry.
-    for (size_t at = env.find(needle); at != std::string::npos; at = env.find(needle, at + 1)) {
-      const size_t after = at + needle.size();
-      if ((at == 0 || env[at - 1] == '\0') && (after == env.size() || env[after] == '\0')) {
-        out.push_back(pid);
-        break;
-      }
-    }
+    if (environ_holds(pid, needle, env)) out.push_back(pid);
   }
   ::closedir(proc);
   return out;
+}
+
+std::optional<std::vector<long>> descendants(long pid) {
+  std::vector<long> out;
+  std::vector<long> todo = {pid};
+  std::string text;
+  while (!todo.empty()) {
+    const long p = todo.back();
+    todo.pop_back();
+    // A process's children are listed per thread.
+    const std::string tasks = "/proc/" + std::to_string(p) + "/task";
+    DIR* dir = ::opendir(tasks.c_str());
+    if (!dir) {
+      if (p == pid) return std::nullopt;
+      continue;  // gone meanwhile
+    }
+    bool listed = true;
+    while (const dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      if (!read_proc_file(tasks + "/" + e->d_name + "/children", text)) {
+        listed = false;  // a kernel without CONFIG_PROC_CHILDREN
+        continue;
+      }
+      const char* at = text.c_str();
+      char* end = nullptr;
+      for (long child = std::strtol(at, &end, 10); end != at; child = std::strtol(at, &end, 10)) {
+        out.push_back(child);
+        todo.push_back(child);
+        at = end;
+      }
+    }
+    ::closedir(dir);
+    if (!listed) return std::nullopt;
+  }
+  return out;
+}
+
+bool no_descendant_in_scope(long pid, const std::string& scope, long except) {
+  const auto all = descendants(pid);
+  if (!all) return false;
+  const std::string needle = scope_entry(scope);
+  std::string env;
+  for (long d : *all) {
+    if (d != except && environ_holds(d, needle, env)) return false;
+  }
+  return true;
 }
 
 int kill_scope(const std::string& scope) {

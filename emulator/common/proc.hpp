@@ -27,6 +27,15 @@ std::string run_scope(long pid, std::int64_t start_ticks);
 /// Pids of the live processes whose environment holds `AMLEMU_RUN_SCOPE=<scope>`.
 std::vector<long> processes_in_scope(const std::string& scope);
 
+/// Every descendant of `pid` (children, theirs, and so on; zombies included), from
+/// /proc/<pid>/task/*/children; nullopt when the kernel cannot list them or `pid` is gone.
+/// Processes forking meanwhile may be missed: call it when the tree is meant to be still.
+std::optional<std::vector<long>> descendants(long pid);
+
+/// True when no descendant of `pid` but `except` carries `AMLEMU_RUN_SCOPE=<scope>`; false
+/// when one does or the descendants cannot be listed.
+bool no_descendant_in_scope(long pid, const std::string& scope, long except);
+
 /// Sends SIGKILL to every process of the scope, again until none is left (a process may fork
 /// while it is being killed); returns how many were killed.
 int kill_scope(const std::string& scope);

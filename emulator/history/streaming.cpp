@@ -1,6 +1,7 @@
 // Run::wait_for_completion: the SDK's console framing over a live log.
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,6 +155,10 @@ class SupervisorWatch {
     }
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(d.count())) > 0) {
+      // A supervisor this process forked (prepare_submission) is its child: reaped here.
+      // Anyone else's child is not this process's to reap (ECHILD).
+      siginfo_t info{};
+      ::waitid(P_PIDFD, static_cast<id_t>(fd_), &info, WEXITED | WNOHANG);
       ::close(fd_);
       fd_ = -1;
       gone_ = true;

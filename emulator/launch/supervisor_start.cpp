@@ -33,20 +33,21 @@ namespace {
 
 Interrupts g_interrupts;
 int g_handoff = -1;  // the submitter's end of the socket to the process forked ahead
-pid_t g_between = -1;  // the submitter's child that forked it, reaped at the hand-off
 std::string g_announced;  // the state folder already handed to it, if any
+int g_handoff_in = -1;  // the process forked ahead's end of that socket
 int g_watchdog = -1;  // the supervisor's end of the pipe to its watchdog
+pid_t g_watchdog_pid = -1;
+std::string g_scope;  // the run's scope, once the supervisor has one
+
+// What the supervisor tells its watchdog, one line each: the workspace's state folder (for the
+// log fold), then, at a clean end, this word.
+constexpr const char* kNothingLeft = "nothing-left";
 
 // The submitter is done with the process forked ahead: its socket closed (end of file: the
-// message is whole), the intermediate process reaped.
+// message is whole).
 void end_handoff() {
   ::close(g_handoff);
   g_handoff = -1;
-  if (g_between <= 0) return;
-  int status = 0;
-  while (::waitpid(g_between, &status, 0) < 0 && errno == EINTR) {
-  }
-  g_between = -1;
 }
 
 // The watchdog: a small process forked before the run starts anything. It holds the read end of
@@ -54,6 +55,8 @@ void end_handoff() {
 // supervisor ends, however it ends (SIGKILL included), the pipe closes and the watchdog kills
 // every process that still carries the run's scope: grandchildren that left their process group,
 // MPI daemons, an environment build in flight. Nothing of a run outlives its supervisor.
+// That search reads the environment of every process of the machine; a supervisor that ends
+// normally spares it by saying, last thing, that its run left nothing (see say_nothing_left).
 // Then, no longer in anyone's way, it folds the workspace's write-ahead log into the database
 // (when it has grown), so that the next command has little log to read back when it opens it.
 // The watchdog starts before the supervisor knows its workspace (a supervisor forked ahead
@@ -70,6 +73,7 @@ void start_watchdog(const std::string& scope) {
   }
   if (pid == 0) {
     ::close(fds[1]);
+    if (g_handoff_in >= 0) ::close(g_handoff_in);  // the hand-off is the supervisor's alone
     ::prctl(PR_SET_NAME, "amlemu-watchdog");
     ::signal(SIGTERM, SIG_IGN);
     ::signal(SIGINT, SIG_IGN);
@@ -85,18 +89,31 @@ void start_watchdog(const std::string& scope) {
       if (n < 0 && errno == EINTR) continue;
       break;  // end of file: the supervisor is gone
     }
-    kill_scope(scope);
+    if (said.find(std::string("\n") + kNothingLeft + "\n") == std::string::npos) kill_scope(scope);
     const auto nl = said.find('\n');
     if (nl != std::string::npos && nl > 0) upkeep::fold_log(said.substr(0, nl));
     ::_exit(0);
   }
   ::close(fds[0]);
   g_watchdog = fds[1];  // open for the supervisor's life
+  g_watchdog_pid = pid;
 }
 
 void tell_watchdog(const stdfs::path& state_dir) {
   if (g_watchdog < 0) return;
   const std::string line = state_dir.string() + "\n";
+  (void)!::write(g_watchdog, line.data(), line.size());
+}
+
+// The run is over: when no process of its scope is left among the supervisor's descendants, the
+// watchdog is told so and spares the search of the whole machine. The supervisor is a child
+// subreaper (begin_supervision): a process of the run that left its process group and lost its
+// parent (a daemon's double fork) is handed to it, so it is still among its descendants. When
+// one is alive, or the kernel cannot list descendants, nothing is said and the watchdog searches.
+void say_nothing_left() {
+  if (g_watchdog < 0 || g_scope.empty()) return;
+  if (!no_descendant_in_scope(::getpid(), g_scope, g_watchdog_pid)) return;
+  const std::string line = std::string(kNothingLeft) + "\n";
   (void)!::write(g_watchdog, line.data(), line.size());
 }
 
@@ -129,10 +146,12 @@ class HandoffReader {
 // A supervisor's set-up, done before it knows its workspace: the scope and the watchdog, the
 // signal handlers.
 void begin_supervision() {
+  // The run's orphans come to the supervisor instead of init (see say_nothing_left).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (const auto start = process_start_ticks(::getpid())) {
-    const auto scope = run_scope(::getpid(), *start);
-    start_watchdog(scope);
-    ::setenv(kRunScopeVariable, scope.c_str(), 1);  // inherited by every process of the run
+    g_scope = run_scope(::getpid(), *start);
+    start_watchdog(g_scope);
+    ::setenv(kRunScopeVariable, g_scope.c_str(), 1);  // inherited by every process of the run
   }
   install_supervisor_handlers(g_interrupts);
 }
@@ -153,7 +172,9 @@ int supervise_run(const std::optional<Workspace>& opened, const stdfs::path& sta
   try {
     const auto ws = opened ? *opened : Workspace::open_state_dir(state_dir);
     auto launcher = make_local_launcher();
-    return supervise(ws, run_id, *launcher, real_clock(), g_interrupts);
+    const int code = supervise(ws, run_id, *launcher, real_clock(), g_interrupts);
+    say_nothing_left();
+    return code;
   } catch (const std::exception& e) {
     std::cerr << "amlemu-runner: " << e.what() << "\n";
     try {
@@ -172,12 +193,14 @@ int supervise_run(const std::optional<Workspace>& opened, const stdfs::path& sta
 // supervises it.
 [[noreturn]] void waiting_supervisor(int fd) {
   HandoffReader handoff(fd);
+  g_handoff_in = fd;
   std::string state_dir, run_id;
   begin_supervision();  // while the submitter still reads its job
   if (!handoff.line(state_dir)) ::_exit(0);
   const auto ws = open_for_supervision(state_dir);
   if (!handoff.line(run_id)) ::_exit(0);
   ::close(fd);
+  g_handoff_in = -1;
   const auto log = layout::supervisor_log(state_dir, run_id);
   const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (out >= 0) {
@@ -238,8 +261,10 @@ void prefork_supervisor() {
     return;
   }
   if (child == 0) {
-    // A new session, then one more fork: the waiting supervisor is reparented to init at once,
-    // so it never becomes a zombie of the submitter, and the terminal's signals miss it.
+    // A new session: the terminal's signals miss it. One fork, not two: it stays the
+    // submitter's child, which is a program about to exit (the CLI) or to wait for the run
+    // (Run::wait_for_completion reaps it); a second fork would cost its start the time of a
+    // process that only exits.
     ::close(fds[0]);
     ::setsid();
     // The caller's stdout and stderr may be pipes it reads to the end: hold none of them.
@@ -249,14 +274,9 @@ void prefork_supervisor() {
       ::dup2(null, STDOUT_FILENO);
       ::dup2(null, STDERR_FILENO);
     }
-    const pid_t supervisor = ::fork();
-    if (supervisor != 0) ::_exit(supervisor < 0 ? 1 : 0);
     waiting_supervisor(fds[1]);
   }
   ::close(fds[1]);
-  // Not waited for here: it exits at once, and is reaped at the hand-off. Had it failed to fork
-  // the supervisor, the hand-off finds the socket closed and starts the runner program.
-  g_between = child;
   g_handoff = fds[0];
 }
 

@@ -15,7 +15,8 @@
 
 namespace amlemu::launch {
 
-/// Forks the waiting supervisor (at most once per process; later calls do nothing). Call it
+/// Forks the waiting supervisor (at most once per process; later calls do nothing), in a
+/// session of its own but as the caller's child (one fork: see prepare_submission). Call it
 /// from a single-threaded program before it opens a workspace: SQLite's state must not cross a
 /// fork. $AMLEMU_SUPERVISOR=exec turns it off (every supervisor is then the runner program).
 void prefork_supervisor();
@@ -25,7 +26,8 @@ void prefork_supervisor();
 /// and records the run. Does nothing when nothing was forked ahead or it was told already.
 void announce_workspace(const Workspace& ws);
 
-/// Starts the run's supervisor, detached from the caller (its own session, reparented to init),
+/// Starts the run's supervisor, detached from the caller (its own session; the runner program's
+/// is reparented to init, the process forked ahead stays the caller's child),
 /// through the process forked ahead when there is one, else the runner program. Returns once it
 /// has the run. Throws std::runtime_error when it cannot start.
 void spawn_supervisor(const Workspace& ws, const std::string& run_id);

@@ -65,7 +65,10 @@ class Experiment {
 /// workspace is opened, the process that will supervise the next run this process submits, so
 /// that the run starts without loading a second program. Call it while the program has one
 /// thread. Without it (or with $AMLEMU_SUPERVISOR=exec), submit starts the amlemu-runner
-/// program. If no run is submitted, the forked process ends when this one does.
+/// program. If no run is submitted, the forked process ends when this one does. The forked
+/// process is this process's child: Run::wait_for_completion reaps it once the run is over;
+/// otherwise it is reaped when this process exits. A long-lived program that submits and does
+/// not wait should not call this.
 void prepare_submission();
 
 /// Runs of every experiment of the workspace, newest first; at most `max_results` (0: all).

@@ -153,6 +153,22 @@ TEST_CASE("no process of a run outlives its supervisor killed with SIGKILL",
   CHECK(next_run_completes(t));
 }
 
+TEST_CASE("a process a run leaves behind in a session of its own is killed when the run ends",
+          "[e2e][reliability]") {
+  // The script ends normally, its child orphaned: handed to the supervisor (a child subreaper),
+  // found among its descendants at the run's end, so the watchdog searches and kills it.
+  TempHome t;
+  standard_workspace(t, kWorkspace);
+  const auto r = cli(t, {"job", "create", "--stream", "--file",
+                         write_spec(t, "leave.json", "reliability",
+                                    {{"entry_script", "leave_daemon.py"}, {"compute_target", "cpu-cluster"}})});
+  REQUIRE(r.code == 0);
+  const auto at = r.out.find("left behind ");
+  REQUIRE(at != std::string::npos);
+  const long pid = std::stol(r.out.substr(at + 12));
+  CHECK(all_gone({pid}, 2.0));
+}
+
 TEST_CASE("no process of an MPI run on two nodes outlives its supervisor", "[e2e][reliability]") {
   TempHome t;
   standard_workspace(t, kWorkspace);
