@@ -36,6 +36,9 @@ namespace {
 constexpr auto kMinWait = std::chrono::milliseconds(1);
 constexpr auto kMaxWait = std::chrono::milliseconds(20);
 constexpr int kLogListEvery = 5;
+// Once the supervisor is watched, its exit is what ends the wait: the run's status is read at
+// most every tenth check meanwhile (a safety net), not at every one.
+constexpr int kStatusEvery = 10;
 
 std::chrono::milliseconds next_wait(std::chrono::steady_clock::duration waited) {
   const auto tenth = std::chrono::duration_cast<std::chrono::milliseconds>(waited / 10);
@@ -192,9 +195,11 @@ nlohmann::json Run::wait_for_completion(bool show_output, bool raise_on_error,
   for (int tick = 0;; ++tick) {
     // Once the supervisor has exited, the full look (get_status) also records a run whose
     // supervisor died without finishing it.
-    const auto s = supervisor.gone() ? std::optional<std::string>(get_status()) : store.status(id_);
-    if (!s) throw NotFoundException("Run '" + id_ + "' not found");
-    status = *s;
+    if (!supervisor.attached() || tick % kStatusEvery == 0) {
+      const auto s = supervisor.gone() ? std::optional<std::string>(get_status()) : store.status(id_);
+      if (!s) throw NotFoundException("Run '" + id_ + "' not found");
+      status = *s;
+    }
     if (!supervisor.attached() && !supervisor.gone()) supervisor.attach(store.supervisor(id_));
     const bool done = RunStatus::is_terminal(status);
     std::string log = followed;

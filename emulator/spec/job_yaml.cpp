@@ -85,19 +85,32 @@ nlohmann::json spec::conda_dependencies(const YAML::Node& conda) {
 std::string spec::substitute_expressions(const std::string& command,
                                          const std::map<std::string, std::string>& replacement,
                                          std::string* unknown) {
-  static const std::regex expr(R"(\$\{\{\s*([^}]*?)\s*\}\})");
+  // Each ${{ name }} (spaces around the name optional); scanned by hand: a std::regex costs
+  // every `job create` a tenth of a millisecond to compile.
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   std::string out;
   size_t last = 0;
-  for (auto it = std::sregex_iterator(command.begin(), command.end(), expr);
-       it != std::sregex_iterator(); ++it) {
-    const auto what = (*it)[1].str();
+  for (size_t open = command.find("${{"); open != std::string::npos;
+       open = command.find("${{", last)) {
+    const size_t close = command.find("}}", open + 3);
+    if (close == std::string::npos) break;
+    const size_t brace = command.find('}', open + 3);
+    if (brace < close) {  // a lone '}' inside: not an expression
+      out += command.substr(last, brace + 1 - last);
+      last = brace + 1;
+      continue;
+    }
+    size_t b = open + 3, e = close;
+    while (b < e && is_space(command[b])) ++b;
+    while (e > b && is_space(command[e - 1])) --e;
+    const std::string what = command.substr(b, e - b);
     const auto found = replacement.find(what);
     if (found == replacement.end()) {
       *unknown = what;
       return "";
     }
-    out += command.substr(last, static_cast<size_t>(it->position()) - last) + found->second;
-    last = static_cast<size_t>(it->position() + it->length());
+    out += command.substr(last, open - last) + found->second;
+    last = close + 2;
   }
   unknown->clear();
   return out + command.substr(last);

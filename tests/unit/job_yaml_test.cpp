@@ -7,6 +7,7 @@
 #include "amlemu/job_yaml.hpp"
 #include "common/fs.hpp"
 #include "support/temp_home.hpp"
+#include "spec/yaml_reader.hpp"
 
 using namespace amlemu;
 using amlemu::testing::TempHome;
@@ -195,4 +196,19 @@ TEST_CASE("environments: registered versions, curated names, inline images", "[y
                         Catch::Contains("amlemu environment create --file"));
   TempHome::write(t.work() / "dup.yml", "name: my-env\nversion: 2\nimage: x\n");
   CHECK_THROWS_WITH(create_environment(ws, t.work() / "dup.yml"), Catch::Contains("my-env:2 already exists"));
+}
+
+TEST_CASE("a command's ${{...}} expressions are replaced, spaces around the name optional",
+          "[unit][job_yaml]") {
+  const std::map<std::string, std::string> r = {{"inputs.x", "X"}, {"outputs.y", "Y"}};
+  std::string unknown = "stale";
+  CHECK(amlemu::spec::substitute_expressions("a ${{inputs.x}} b ${{ outputs.y }}c", r, &unknown) ==
+        "a X b Yc");
+  CHECK(unknown.empty());
+  CHECK(amlemu::spec::substitute_expressions("${{\tinputs.x\n}}${{inputs.x}}", r, &unknown) == "XX");
+  // Not expressions: a '}' inside, an unclosed one, shell braces.
+  CHECK(amlemu::spec::substitute_expressions("${{ a } b }} ${HOME} ${{inputs.x", r, &unknown) ==
+        "${{ a } b }} ${HOME} ${{inputs.x");
+  CHECK(amlemu::spec::substitute_expressions("echo ${{inputs.z}}", r, &unknown).empty());
+  CHECK(unknown == "inputs.z");
 }
