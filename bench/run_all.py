@@ -42,7 +42,7 @@ SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## M
 
 
 def overhead(quick, write):
-    r = run_overhead.run(runs=5 if quick else 15, write=write)
+    r = run_overhead.run(runs=5 if quick else 40, write=write)
     return [harness.summary_row("1. run overhead, trivial script", "added to the bare script",
                                 "%.1f ms (%.0f vs %.0f ms, %.2fx)" % (
                                     r["added_ms"], r["amlemu_ms"], r["bare_ms"],

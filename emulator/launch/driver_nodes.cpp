@@ -183,7 +183,7 @@ stdfs::path Driver::snapshot_source(const history::RunRecord& rec) const {
 void Driver::cleanup() {
   env_.reset();  // the environment's in-use lock
   std::error_code ec;
-  for (const auto& c : nodes_) stdfs::remove_all(c.job_dir, ec);
+  for (const auto& c : nodes_) retire_job_folder(c);
   stdfs::remove_all(scratch_dir(), ec);
   stdfs::remove_all(layout::run_mounts(ws_.state_dir(), id_), ec);  // empty points
   if (nodes_source_) {

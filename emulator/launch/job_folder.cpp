@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <string_view>
 #include <thread>
 
 #include "amlemu/mirror.hpp"
@@ -18,6 +20,42 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
+// The names a job folder's skeleton is made of, below the job folder.
+constexpr const char* kWd = "wd";
+constexpr const char* kAzureml = "azureml";
+constexpr const char* kKeras = "keras";
+constexpr const char* kSpareWd = "spare";  // the working directory's name in the spare
+
+// A node's retired job folder, taken over (renamed) for this run, with its working directory
+// renamed to this run's; false when there is none (or another run took it first).
+bool take_spare(const stdfs::path& node_root, const stdfs::path& job_dir, const stdfs::path& wd) {
+  std::error_code ec;
+  stdfs::create_directories(job_dir.parent_path(), ec);
+  stdfs::rename(layout::node_spare_job_dir(node_root), job_dir, ec);
+  if (ec) return false;
+  stdfs::rename(job_dir / kWd / kAzureml / kSpareWd, wd, ec);
+  if (!ec) return true;
+  stdfs::remove_all(job_dir, ec);
+  return false;
+}
+
+// Removes every entry of `dir` but the folders named in `keep`, which must be plain folders
+// (not links); false when one is not, or something cannot be removed.
+bool keep_only(const stdfs::path& dir, std::initializer_list<std::string_view> keep) {
+  std::error_code ec;
+  size_t kept = 0;
+  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (std::find(keep.begin(), keep.end(), name) != keep.end()) {
+      if (!it->is_directory(ec) || it->is_symlink(ec)) return false;
+      ++kept;
+      continue;
+    }
+    stdfs::remove_all(it->path(), ec);
+    if (ec) return false;
+  }
+  return !ec && kept == keep.size();
+}
 
 // The CPUs this process may use, by id (a cpuset may leave gaps).
 std::vector<int> machine_cpus() {
@@ -86,6 +124,7 @@ NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& no
   describe_node(run, node, c.cpus, i, logs);
   c.job_dir = layout::node_job_dir(node.root, run.workspace_name, run.run_id);
   c.wd = layout::node_job_working_dir(c.job_dir, run.run_id);
+  take_spare(node.root, c.job_dir, c.wd);
   fs::copy_tree(run.snapshot, c.wd);
   logs.preparation(i, "Extracted snapshot " + run.snapshot_id + " (" +
                           std::to_string(fs::list_files(c.wd).size()) + " files) to " +
@@ -103,6 +142,28 @@ NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& no
   stdfs::create_directories(c.wd / layout::kUserLogsDir);
   logs.preparation(i, "Job preparation finished");
   return c;
+}
+
+void retire_job_folder(const NodeContext& node) {
+  // Emptied to its skeleton, renamed out of the run's name: a node's runs then make and remove
+  // no folder of their own (on ext4 without a journal, each inode made skips every inode of its
+  // group removed in the last minute, so removing fewer makes every later file cheaper too).
+  const auto& job = node.job_dir;
+  const auto& wd = node.wd;
+  std::error_code ec;
+  const bool skeleton = keep_only(job, {kWd, kKeras}) && keep_only(job / kKeras, {}) &&
+                        keep_only(job / kWd, {kAzureml}) &&
+                        keep_only(job / kWd / kAzureml, {wd.filename().string()}) &&
+                        keep_only(wd, {layout::kOutputsDir, layout::kUserLogsDir}) &&
+                        keep_only(wd / layout::kOutputsDir, {}) &&
+                        keep_only(wd / layout::kUserLogsDir, {});
+  if (skeleton) {
+    stdfs::rename(wd, job / kWd / kAzureml / kSpareWd, ec);
+    // Onto a spare that exists (another run's, on a shared node) the rename fails: not empty.
+    if (!ec) stdfs::rename(job, layout::node_spare_job_dir(node.node.root), ec);
+    if (!ec) return;
+  }
+  stdfs::remove_all(job, ec);
 }
 
 }  // namespace amlemu::launch

@@ -1,6 +1,6 @@
 // A node's job folder, prepared before the run's processes start on it: its CPU share, its copy
 // of the snapshot, its data (mounted or downloaded), its outputs and logs folders, and the
-// execution and job-preparation log lines that say so.
+// execution and job-preparation log lines that say so; retired when the run ends.
 #pragma once
 
 #include <filesystem>
@@ -30,5 +30,12 @@ struct JobFolder {
 /// returns its context (without the process environment, composed later).
 NodeContext prepare_job_folder(const JobFolder& run, const compute::NodeInfo& node, size_t index,
                                ServiceLogs& logs);
+
+/// Ends a node's job folder when its run is over. Its skeleton (the folders every run's job
+/// folder has: the working directory with outputs/ and logs/, KERAS_HOME), emptied of everything
+/// else, is kept as the node's spare, which the node's next run takes over by renaming instead
+/// of making its folders again; a node that has a spare already, or a folder whose skeleton is
+/// not plain folders, is removed. Either way nothing of the run is left in it.
+void retire_job_folder(const NodeContext& node);
 
 }  // namespace amlemu::launch

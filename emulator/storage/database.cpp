@@ -194,6 +194,10 @@ void fold_log(const std::filesystem::path& file) noexcept {
     if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK) {
       sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     }
+    // The log, now empty, stays: as the last connection to close, this one would otherwise
+    // delete it, and the next command would create it (and its first page) again.
+    int keep = 1;
+    sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
   }
   sqlite3_close(db);
 }

@@ -78,5 +78,9 @@ inline stdfs::path node_job_dir(const stdfs::path& node_root, const std::string&
 inline stdfs::path node_job_working_dir(const stdfs::path& job_dir, const std::string& run_id) {
   return job_dir / "wd" / "azureml" / run_id;
 }
+// A node's spare job folder: the last run's, emptied, kept for the next (launch/job_folder).
+inline stdfs::path node_spare_job_dir(const stdfs::path& node_root) {
+  return node_root / "shared" / "LS_root" / "jobs" / ".spare";
+}
 
 }  // namespace amlemu::layout

@@ -95,3 +95,24 @@ TEST_CASE("fold_log empties a grown write-ahead log, and leaves a busy one alone
   CHECK(std::filesystem::file_size(wal) == 0);
   CHECK(d.count() == 200);  // every row is in the database itself now
 }
+
+TEST_CASE("fold_log as the last connection leaves an empty write-ahead log, not none",
+          "[storage]") {
+  testing::TempHome home;
+  const auto file = home.root() / "t.db";
+  {
+    storage::Database db(file, true);
+    db.exec("CREATE TABLE t(x INTEGER)");
+    for (int i = 0; i < 50; ++i) db.prepare("INSERT INTO t(x) VALUES (?)").bind(1, i).run();
+  }
+  const auto wal = std::filesystem::path(file.string() + "-wal");
+  REQUIRE(std::filesystem::file_size(wal) > 0);
+  storage::fold_log(file);
+  // Deleted, the log would be created again by the next command that writes.
+  REQUIRE(std::filesystem::exists(wal));
+  CHECK(std::filesystem::file_size(wal) == 0);
+  storage::Database db(file);
+  auto st = db.prepare("SELECT count(*) FROM t");
+  REQUIRE(st.step());
+  CHECK(st.integer(0) == 50);
+}
