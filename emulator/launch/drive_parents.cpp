@@ -121,6 +121,17 @@ void Driver::drive_sweep(const history::RunRecord& rec) {
       return bayesian->next(bayesian_request(sw.at("searchSpace"), goal, source.seed(), look(), source.points()));
     });
   }
+  // Two trials (or all, if fewer) completed without the primary metric: it is misnamed.
+  const auto check_missing = [&](const std::vector<sweep::Trial>& trials) {
+    int completed = 0, with_metric = 0;
+    for (const auto& t : trials) {
+      if (!t.values.empty()) ++with_metric;
+      if (t.finished && store_.status(t.id) == std::optional<std::string>(RunStatus::Completed)) ++completed;
+    }
+    if (with_metric == 0 && completed >= std::min<long long>(2, limits.at("maxTotalTrials").get<long long>())) {
+      metric_missing = true;
+    }
+  };
   const auto on_poll = [&] {
     if (clock_.now() - last_look < std::chrono::milliseconds(250)) return;
     last_look = clock_.now();
@@ -132,15 +143,21 @@ void Driver::drive_sweep(const history::RunRecord& rec) {
       store_.merge_properties(end.id, {{"azureml.earlyTermination", end.reason}});
       Run(ws_, end.id).cancel();
     }
-    // Two trials (or all, if fewer) completed without the primary metric: it is misnamed.
-    int completed = 0, with_metric = 0;
-    for (const auto& t : trials) {
-      if (!t.values.empty()) ++with_metric;
-      if (t.finished && store_.status(t.id) == std::optional<std::string>(RunStatus::Completed)) ++completed;
+    check_missing(trials);
+  };
+  // Trials seen ended; a trial that ends is looked at before the next one starts (the scheduler
+  // tops up right after an end), so a misnamed metric stops the sweep after its first trials.
+  std::set<std::string> ended;
+  const auto newly_ended = [&] {
+    bool any = false;
+    for (const auto& c : children) {
+      if (ended.count(c)) continue;
+      if (RunStatus::is_terminal(store_.status(c).value_or(RunStatus::Failed))) {
+        ended.insert(c);
+        any = true;
+      }
     }
-    if (with_metric == 0 && completed >= std::min<long long>(2, limits.at("maxTotalTrials").get<long long>())) {
-      metric_missing = true;
-    }
+    return any;
   };
   const long long max_seconds = def.value("maxRunDurationSeconds", 604800LL);
   const auto deadline = clock_.now() + std::chrono::seconds(max_seconds);
@@ -151,6 +168,7 @@ void Driver::drive_sweep(const history::RunRecord& rec) {
       policy_.grace,
       [&]() -> std::optional<StopRequest> {
         if (interrupts_.cancel) return StopRequest{StopReason::Canceled, graceful_stop(policy_.grace)};
+        if (!metric_missing && newly_ended()) check_missing(look());
         if (metric_missing) return StopRequest{StopReason::Canceled, graceful_stop(policy_.grace)};
         if (clock_.now() >= deadline) {
           status(RunStatus::CancelRequested);
