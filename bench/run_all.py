@@ -41,8 +41,12 @@ SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## M
             "## MLflow inside a run", "## Sweeps"]
 
 
+# Another build's bin/amlemu for the run-overhead benchmark to measure alongside (--baseline).
+BASELINE = None
+
+
 def overhead(quick, write):
-    r = run_overhead.run(runs=5 if quick else 40, write=write)
+    r = run_overhead.run(runs=5 if quick else 40, write=write, baseline=BASELINE)
     return [harness.summary_row("1. run overhead, trivial script", "added to the bare script",
                                 "%.1f ms (%.0f vs %.0f ms, %.2fx)" % (
                                     r["added_ms"], r["amlemu_ms"], r["bare_ms"],
@@ -128,7 +132,11 @@ def main():
     parser.add_argument("--write", help="Markdown file to write (default: %s; none with --quick)"
                         % os.path.relpath(DOC))
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--baseline", help="another build's bin/amlemu, measured alongside in the "
+                                           "run-overhead benchmark (the same machine, the same minutes)")
     args = parser.parse_args()
+    global BASELINE
+    BASELINE = args.baseline
     names = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
