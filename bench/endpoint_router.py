@@ -53,6 +53,11 @@ def main():
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--write", metavar="FILE")
     args = ap.parse_args()
+    run(args.requests, args.write)
+
+
+def run(requests=2000, write=None):
+    """Measures, prints the section, writes it into `write` when given; returns the figures."""
     work = tempfile.mkdtemp(prefix="amlemu-bench-endpoint-")
     env = dict(os.environ, AMLEMU_HOME=os.path.join(work, "home"))
     env.setdefault("AMLEMU_UV_CACHE", os.path.join(harness.ROOT, "build", "uv-cache"))
@@ -90,8 +95,8 @@ def main():
         timed(direct, headers, body, 100)
         r_times, d_times = [], []
         for _ in range(10):
-            r_times += timed(routed, keyed, body, args.requests // 10)
-            d_times += timed(direct, headers, body, args.requests // 10)
+            r_times += timed(routed, keyed, body, requests // 10)
+            d_times += timed(direct, headers, body, requests // 10)
     finally:
         cli("online-endpoint", "delete", "--name", "bench-ep")
 
@@ -112,8 +117,10 @@ def main():
               "a new connection to the instance's socket and a timer thread per request." % added, ""]
     text = "\n".join(lines)
     print(text)
-    if args.write:
-        harness.replace_section(args.write, SECTION, text)
+    if write:
+        harness.replace_section(write, SECTION, text)
+    return {"routed_ms": pct(r_times, 0.5), "direct_ms": pct(d_times, 0.5), "added_ms": added,
+            "routed_rps": len(r_times) / sum(r_times), "direct_rps": len(d_times) / sum(d_times)}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ docs/benchmarks.md.
 
 Benchmarks (NAME): overhead, mlflow, metrics, datastore, mpi, tf, history, service (which
 needs build/test-venv, which scripts/install-test-venv.sh makes, for its SDK comparison),
-environments (which needs PyPI), mlflow-tracking, sweep. The full run takes
+environments (which needs PyPI), mlflow-tracking, sweep, endpoint (an online endpoint and its
+router). The full run takes
 about 15 minutes on 2 cores and needs about 4 GB free under /tmp; --quick uses fewer repeats and
 smaller sizes (a smoke test of about 2 minutes) and writes nothing unless --write is given.
 The first run creates build/bench-venv and installs MLflow into it from PyPI.
@@ -20,6 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datastore  # noqa: E402
+import endpoint_router  # noqa: E402
 import environments  # noqa: E402
 import harness  # noqa: E402
 import history_scale  # noqa: E402
@@ -38,7 +40,7 @@ DOC = os.path.join(harness.ROOT, "docs", "benchmarks.md")
 SECTIONS = ["## Summary", "## Run overhead", "## Against MLflow: one run", "## Metric logging",
             "## Datastore upload and mount", "## MPI start-up", "## TensorFlow start-up",
             "## History at scale", "## Service plane", "## Environment builds",
-            "## MLflow inside a run", "## Sweeps"]
+            "## MLflow inside a run", "## Sweeps", "## Online endpoint router"]
 
 
 # Another build's bin/amlemu for the run-overhead benchmark to measure alongside (--baseline).
@@ -53,6 +55,16 @@ def overhead(quick, write):
                                     r["amlemu_ms"] / r["bare_ms"]),
                                 "under %d ms" % run_overhead.GOAL_MS,
                                 r["added_ms"] < run_overhead.GOAL_MS)]
+
+
+def endpoint(quick, write):
+    r = endpoint_router.run(requests=400 if quick else 2000, write=write)
+    return [harness.summary_row("11. online endpoint, one scoring request",
+                                "added by the router (key, traffic, forwarding) at p50, against the "
+                                "instance alone",
+                                "%.2f ms (%.2f vs %.2f ms; %.0f vs %.0f requests/s on one connection)" % (
+                                    r["added_ms"], r["routed_ms"], r["direct_ms"], r["routed_rps"],
+                                    r["direct_rps"]))]
 
 
 def mpi(quick, write):
@@ -97,6 +109,7 @@ BENCHMARKS = {
         per_call_values=500 if quick else 5000, write=write),
     "sweep": lambda quick, write: sweep_overhead.run(
         runs=1 if quick else 3, trials=20 if quick else 100, write=write),
+    "endpoint": endpoint,
 }
 
 

@@ -25,6 +25,7 @@
 #include "launch/process_set.hpp"
 #include "launch/run_tasks.hpp"
 #include "launch/service_logs.hpp"
+#include "launch/supervisor_start.hpp"
 #include "workspace/layout.hpp"
 
 namespace amlemu::launch {
@@ -72,8 +73,10 @@ void Driver::drive(const history::RunRecord& rec) {
   const auto& def = rec.definition;
   // A run canceled (or failed) before its supervisor started has nothing left to do.
   if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return;
-  if (def.value("kind", "") == "parent") return drive_parent(rec);
-  if (def.value("kind", "") == "sweep") return drive_sweep(rec);
+  if (def.value("kind", "") == "parent" || def.value("kind", "") == "sweep") {
+    stop_adopting_orphans();
+    return def.value("kind", "") == "parent" ? drive_parent(rec) : drive_sweep(rec);
+  }
   if (!rec.parent_run_id.empty()) {
     const auto parent = store_.find(rec.parent_run_id);
     const auto kind = parent ? parent->definition.value("kind", "") : "";

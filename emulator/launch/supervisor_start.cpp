@@ -38,6 +38,7 @@ int g_handoff_in = -1;  // the process forked ahead's end of that socket
 int g_watchdog = -1;  // the supervisor's end of the pipe to its watchdog
 pid_t g_watchdog_pid = -1;
 std::string g_scope;  // the run's scope, once the supervisor has one
+bool g_adopting = false;  // a child subreaper: the run's orphans are among its descendants
 
 // What the supervisor tells its watchdog, one line each: the workspace's state folder (for the
 // log fold), then, at a clean end, this word.
@@ -111,7 +112,7 @@ void tell_watchdog(const stdfs::path& state_dir) {
 // parent (a daemon's double fork) is handed to it, so it is still among its descendants. When
 // one is alive, or the kernel cannot list descendants, nothing is said and the watchdog searches.
 void say_nothing_left() {
-  if (g_watchdog < 0 || g_scope.empty()) return;
+  if (g_watchdog < 0 || g_scope.empty() || !g_adopting) return;
   if (!no_descendant_in_scope(::getpid(), g_scope, g_watchdog_pid)) return;
   const std::string line = std::string(kNothingLeft) + "\n";
   (void)!::write(g_watchdog, line.data(), line.size());
@@ -147,7 +148,7 @@ class HandoffReader {
 // signal handlers.
 void begin_supervision() {
   // The run's orphans come to the supervisor instead of init (see say_nothing_left).
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  g_adopting = ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
   if (const auto start = process_start_ticks(::getpid())) {
     g_scope = run_scope(::getpid(), *start);
     start_watchdog(g_scope);
@@ -301,6 +302,11 @@ void spawn_supervisor(const Workspace& ws, const std::string& run_id) {
     // The process forked ahead is gone: start the program instead.
   }
   start_runner_program(ws, run_id);
+}
+
+void stop_adopting_orphans() {
+  if (g_adopting) ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  g_adopting = false;
 }
 
 int run_supervisor_process(const stdfs::path& state_dir, const std::string& run_id) {

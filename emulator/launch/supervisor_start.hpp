@@ -38,4 +38,9 @@ void spawn_supervisor(const Workspace& ws, const std::string& run_id);
 /// Failed when it cannot). Returns the process's exit code.
 int run_supervisor_process(const std::filesystem::path& state_dir, const std::string& run_id);
 
+/// For a parent run (a sweep, a job-spec parent), whose children are runs with supervisors of
+/// their own: those, detached, would otherwise be handed to it when their starter exits, and
+/// stay its zombies until it ends. Its watchdog then searches the machine when it ends.
+void stop_adopting_orphans();
+
 }  // namespace amlemu::launch
