@@ -73,9 +73,10 @@ void Driver::drive(const history::RunRecord& rec) {
   const auto& def = rec.definition;
   // A run canceled (or failed) before its supervisor started has nothing left to do.
   if (RunStatus::is_terminal(store_.status(id_).value_or(RunStatus::Failed))) return;
-  if (def.value("kind", "") == "parent" || def.value("kind", "") == "sweep") {
+  const auto run_kind = def.value("kind", "");
+  if (run_kind == "parent" || run_kind == "sweep") {
     stop_adopting_orphans();
-    return def.value("kind", "") == "parent" ? drive_parent(rec) : drive_sweep(rec);
+    return run_kind == "parent" ? drive_parent(rec) : drive_sweep(rec);
   }
   if (!rec.parent_run_id.empty()) {
     const auto parent = store_.find(rec.parent_run_id);
